@@ -1,0 +1,1 @@
+"""Request authentication: SigV4 / SigV2 / presigned verification that yields a Principal."""

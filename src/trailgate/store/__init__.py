@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy Core metadata store (SQLite or PostgreSQL) and the durable blob store."""

@@ -1,0 +1,1 @@
+"""CloudTrail recording, log-file writing, digests and signing, and the delivery worker."""
