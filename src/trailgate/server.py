@@ -1,0 +1,164 @@
+"""The ASGI application: turns ASGI messages into an HttpRequest, runs the pipeline, sends the reply.
+
+Everything AWS-specific happens in `pipeline.handle`; this module only speaks ASGI, serves the
+`/_trailgate/` operator endpoints, and keeps blocking work (database, disk) off the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+import anyio.to_thread
+
+from trailgate.config import Config
+from trailgate.http import Headers, HttpRequest, HttpResponse
+
+log = logging.getLogger("trailgate.server")
+
+# Bodies above this size are streamed to the operation instead of read into memory.
+_BUFFER_LIMIT = 1 << 20
+
+Scope = dict[str, Any]
+
+
+class TrailgateApp:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.runtime: Any = None
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        if self.runtime is None:
+            # Under a server without lifespan support, start on first request.
+            await anyio.to_thread.run_sync(self._start)
+        request = await self._build_request(scope, receive)
+        if request.path.startswith("/_trailgate/"):
+            response = await self._internal(request)
+        else:
+            from trailgate.pipeline import handle
+
+            response = await anyio.to_thread.run_sync(handle, self.runtime, request)
+        await self._send(send, response, head=request.method == "HEAD")
+
+    def _start(self) -> None:
+        if self.runtime is None:
+            from trailgate.runtime import Runtime
+
+            self.runtime = Runtime.open(self.config)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await anyio.to_thread.run_sync(self._start)
+                except Exception as exc:  # reported to uvicorn, which stops
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.runtime is not None:
+                    await anyio.to_thread.run_sync(self.runtime.close)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _build_request(self, scope: Scope, receive: Any) -> HttpRequest:
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        raw = raw_path.decode("latin-1")
+        absolute_host = None
+        if raw.startswith(("http://", "https://")):
+            # Proxy (absolute) form: route by the URI's host, sign over its path.
+            parts = urlsplit(raw)
+            absolute_host = parts.netloc
+            raw = parts.path or "/"
+        headers = Headers(
+            (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])
+        )
+        client = scope.get("client") or ("127.0.0.1", 0)
+        request = HttpRequest(
+            method=scope["method"],
+            raw_path=raw,
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            client_ip=client[0],
+            scheme=scope.get("scheme", "http"),
+            absolute_host=absolute_host,
+        )
+        length = headers.get("content-length")
+        chunked = "chunked" in (headers.get("transfer-encoding") or "").lower()
+        if (length is not None and int(length) > _BUFFER_LIMIT) or chunked:
+            request.body = None
+            request.stream = _receive_stream(receive)
+        else:
+            request.body = await _read_body(receive)
+        return request
+
+    async def _internal(self, request: HttpRequest) -> HttpResponse:
+        path = request.path
+        if path == "/_trailgate/health":
+            body = {"status": "ok", "managementAccountId": self.runtime.management_account_id}
+            return _json(200, body)
+        if path == "/_trailgate/clock" and request.method == "POST" and self.config.test_clock:
+            data = json.loads(request.body or b"{}")
+            now = self.runtime.clock.advance(float(data.get("advance", 0)))
+            return _json(200, {"now": now.isoformat()})
+        return _json(404, {"error": "not found"})
+
+    async def _send(self, send: Any, response: HttpResponse, *, head: bool) -> None:
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        if response.stream is None and not any(k == b"content-length" for k, _ in headers):
+            headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if head:
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if response.stream is not None:
+            async for chunk in response.stream:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await send({"type": "http.response.body", "body": response.body})
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _receive_stream(receive: Any) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        body = message.get("body", b"")
+        if body:
+            yield body
+        if not message.get("more_body"):
+            return
+
+
+def _json(status: int, body: object) -> HttpResponse:
+    data = json.dumps(body).encode()
+    return HttpResponse(status, [("content-type", "application/json")], data)
+
+
+def create_app() -> TrailgateApp:
+    """uvicorn's factory: each worker process builds its app from the environment's config."""
+    return TrailgateApp(Config.from_env())
