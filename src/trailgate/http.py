@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 class Headers:
     """Case-insensitive, multi-valued HTTP headers that keep their original order and spelling."""
 
-    __slots__ = ("_items", "_index")
+    __slots__ = ("_index", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = list(items)

@@ -1,4 +1,4 @@
-"""The ASGI application: turns ASGI messages into an HttpRequest, runs the pipeline, sends the reply.
+"""The ASGI application: ASGI messages in, HttpRequest through the pipeline, the reply out.
 
 Everything AWS-specific happens in `pipeline.handle`; this module only speaks ASGI, serves the
 `/_trailgate/` operator endpoints, and keeps blocking work (database, disk) off the event loop.
