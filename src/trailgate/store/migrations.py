@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, inspect, select
 
-from trailgate.store import schema
+from trailgate.store import schema, schema_iam  # noqa: F401 - registers IAM tables
 from trailgate.store.db import Database
 
 Step = Callable[[Connection], None]
@@ -28,6 +28,7 @@ def _create_tables_since(version: int) -> Step:
 # Index i holds the step that takes the schema from version i to i + 1.
 STEPS: list[Step] = [
     _create_tables_since(1),
+    _create_tables_since(2),
 ]
 
 LATEST = len(STEPS)

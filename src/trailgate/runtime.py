@@ -1,0 +1,114 @@
+"""Per-process state shared by every request: store, sealer, clock, caches.
+
+Caches hold authorization data (credentials, compiled policies). Every write that can change an
+authorization outcome bumps the `auth` generation in the database (services.accounts
+.bump_generation); a worker re-reads that counter at most every `GENERATION_TTL` seconds and
+drops its caches when it moved. Writes made by this process clear its caches at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from trailgate.clock import Clock
+from trailgate.config import Config
+from trailgate.store.db import Database, open_database
+from trailgate.store.migrations import migrate
+from trailgate.store.sealing import Sealer, load_master_key
+
+if TYPE_CHECKING:
+    from trailgate.policy import CompiledPolicy, PolicyKind
+
+# How stale another worker's view of keys and policies may be, at most (IAM itself is
+# eventually consistent over seconds; this is well inside that).
+GENERATION_TTL = 0.5
+
+
+class LruCache:
+    """A small thread-safe LRU map."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+@dataclass
+class Runtime:
+    config: Config
+    db: Database
+    sealer: Sealer
+    clock: Clock
+    management_account_id: str
+    # Compiled policies by (kind, document text): documents are immutable once stored.
+    policies: LruCache = field(default_factory=lambda: LruCache(20_000))
+    # Authorization data that a write can change (credentials, principals' policy sets).
+    auth_cache: LruCache = field(default_factory=lambda: LruCache(50_000))
+    _generation: int = -1
+    _generation_checked: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, config: Config) -> Runtime:
+        from trailgate.services import accounts
+
+        db = open_database(config.database_url, config.data_dir)
+        migrate(db)
+        sealer = Sealer(load_master_key(config.data_dir))
+        boot = accounts.ensure_bootstrapped(db, sealer, config.data_dir)
+        return cls(config, db, sealer, Clock(), boot.management_account_id)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def compile(self, document: str, kind: PolicyKind, name: str = "") -> CompiledPolicy:
+        from trailgate.policy import compile_policy
+
+        key = (kind, name, document)
+        compiled = self.policies.get(key)
+        if compiled is None:
+            compiled = compile_policy(document, kind, name=name)
+            self.policies.put(key, compiled)
+        return compiled
+
+    def fresh_auth_cache(self) -> LruCache:
+        """The auth cache, emptied first if another worker changed authorization data."""
+        now = time.monotonic()
+        if now - self._generation_checked >= GENERATION_TTL:
+            from trailgate.services.accounts import read_generation
+
+            with self.db.read() as conn:
+                generation = read_generation(conn)
+            with self._lock:
+                self._generation_checked = now
+                if generation != self._generation:
+                    self._generation = generation
+                    self.auth_cache.clear()
+        return self.auth_cache
+
+    def auth_changed(self) -> None:
+        """Called after this process committed a change to keys, principals or policies."""
+        self.auth_cache.clear()
+        self._generation_checked = 0.0
