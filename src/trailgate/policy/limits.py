@@ -1,23 +1,35 @@
-"""Size quotas for policy documents, per kind, and how a document's size is measured.
+"""Size quotas for policy documents, per kind, and how each service measures a document.
 
-IAM does not count whitespace towards its policy size quotas (IAM User Guide, "IAM and AWS STS
-quotas"), so identity, boundary and trust policies are measured without it. Session policies are
-checked by STS against the raw parameter length, SCPs by Organizations and bucket policies by S3
-count every character.
+What counts (checked in the AWS docs, Nov 2026):
+- IAM (identity, boundary, trust): "IAM does not count white space when calculating the size
+  of a policy" (IAM User Guide, "IAM and AWS STS quotas"). We drop the whitespace JSON allows
+  between tokens and keep whitespace inside strings, which is part of the policy's meaning.
+- S3 bucket policies: 20 KB, measured on the compact form, so the same whitespace rule, in
+  UTF-8 bytes.
+- SCPs: "All characters in your SCP count against its maximum size" when saved through the API
+  (Organizations User Guide, "SCP syntax"); only the console strips whitespace.
+- Session policies: STS checks the raw `Policy` parameter against 2,048 characters (botocore
+  model `sessionPolicyDocumentType`). Its separate packed-size check is STS's business.
+
+Inline policies share one aggregate quota per user (2,048), group (5,120) or role (10,240);
+the IAM service sums `measured_size` over an entity's policies and uses
+`inline_policy_size_message` for IAM's LimitExceeded text.
 """
 
 from __future__ import annotations
 
+import re
+
 from trailgate.policy.kinds import PolicyKind
 
 MANAGED_POLICY_MAX = 6_144
-"""Customer managed policy (also what a permissions boundary is)."""
+"""Customer managed policy, which is also what a permissions boundary is."""
 INLINE_USER_AGGREGATE_MAX = 2_048
-INLINE_ROLE_AGGREGATE_MAX = 10_240
 INLINE_GROUP_AGGREGATE_MAX = 5_120
+INLINE_ROLE_AGGREGATE_MAX = 10_240
 TRUST_POLICY_DEFAULT_MAX = 2_048
 TRUST_POLICY_RAISED_MAX = 4_096
-"""Highest value the role trust policy quota can be raised to."""
+"""The highest value the "Role trust policy length" quota can be raised to."""
 SESSION_POLICY_MAX = 2_048
 SCP_MAX = 5_120
 BUCKET_POLICY_MAX = 20 * 1_024
@@ -31,48 +43,80 @@ DEFAULT_MAX_SIZE: dict[PolicyKind, int] = {
     PolicyKind.RESOURCE: BUCKET_POLICY_MAX,
 }
 
-_WHITESPACE_FREE_KINDS = frozenset({PolicyKind.IDENTITY, PolicyKind.BOUNDARY, PolicyKind.TRUST})
-_WHITESPACE_TABLE = str.maketrans("", "", " \t\n\r")
+_RAW_LENGTH_KINDS = frozenset({PolicyKind.SCP, PolicyKind.SESSION})
+# A JSON string token, or a run of the whitespace JSON allows between tokens.
+_STRING_OR_SPACE = re.compile(r'"(?:[^"\\]|\\.)*"|[ \t\n\r]+', re.DOTALL)
 
-# IAM's LimitExceeded texts name the quota; the other services get a neutral wording.
-_QUOTA_NAMES: dict[PolicyKind, str] = {
+# IAM's LimitExceeded texts name the quota (IAM answered "Cannot exceed the quota for
+# PolicySize: 6144." in 2025; older answers lack "the" and the full stop).
+_IAM_QUOTA_NAMES: dict[PolicyKind, str] = {
     PolicyKind.IDENTITY: "PolicySize",
     PolicyKind.BOUNDARY: "PolicySize",
     PolicyKind.TRUST: "ACLSizePerRole",
 }
-SIZE_MESSAGE_PREFIXES = ("Cannot exceed quota for ", "Policy document exceeds the maximum size ")
+_IAM_SIZE_PREFIX = "Cannot exceed the quota for "
+_INLINE_SIZE_PREFIX = "Maximum policy size of "
+_S3_SIZE_MESSAGE = "Policy exceeds the maximum allowed document size."
+_SCP_SIZE_MESSAGE = "You have exceeded the maximum policy size."
+_SESSION_SIZE_PREFIX = "Session policy exceeds the maximum size of "
 
 
 def counts_whitespace(kind: PolicyKind) -> bool:
-    """Whether whitespace counts towards the size quota of this kind of policy."""
-    return kind not in _WHITESPACE_FREE_KINDS
+    """Whether whitespace between JSON tokens counts towards this kind's size quota."""
+    return kind in _RAW_LENGTH_KINDS
+
+
+def _insignificant_whitespace(text: str) -> int:
+    total = 0
+    for match in _STRING_OR_SPACE.finditer(text):
+        if text[match.start()] != '"':
+            total += match.end() - match.start()
+    return total
 
 
 def measured_size(text: str, kind: PolicyKind) -> int:
     """The size of `text` as the service owning `kind` counts it against its quota."""
     if counts_whitespace(kind):
         return len(text)
-    return len(text.translate(_WHITESPACE_TABLE))
+    if kind is PolicyKind.RESOURCE:
+        return len(text.encode("utf-8")) - _insignificant_whitespace(text)
+    return len(text) - _insignificant_whitespace(text)
 
 
 def size_limit_message(kind: PolicyKind, limit: int) -> str:
-    """The AWS-style text for a document over `limit`."""
-    quota = _QUOTA_NAMES.get(kind)
+    """The AWS-style text for a document of `kind` over `limit`."""
+    quota = _IAM_QUOTA_NAMES.get(kind)
     if quota is not None:
-        return f"Cannot exceed quota for {quota}: {limit}"
-    return f"Policy document exceeds the maximum size of {limit} characters."
+        return f"{_IAM_SIZE_PREFIX}{quota}: {limit}."
+    if kind is PolicyKind.RESOURCE:
+        return _S3_SIZE_MESSAGE
+    if kind is PolicyKind.SCP:
+        return _SCP_SIZE_MESSAGE
+    return f"{_SESSION_SIZE_PREFIX}{limit} characters."
+
+
+def inline_policy_size_message(entity_type: str, entity_name: str, limit: int) -> str:
+    """IAM's LimitExceeded text for an inline policy set over its aggregate quota.
+
+    `entity_type` is "user", "group" or "role" (IAM answered "Maximum policy size of 5120
+    bytes exceeded for group travis-ci").
+    """
+    return f"{_INLINE_SIZE_PREFIX}{limit} bytes exceeded for {entity_type} {entity_name}"
 
 
 def size_problem(text: str, kind: PolicyKind, max_size: int | None = None) -> str | None:
     """The size message if `text` is over the quota (`max_size` overrides the kind default)."""
     limit = DEFAULT_MAX_SIZE[kind] if max_size is None else max_size
-    if len(text) <= limit:
-        return None  # cheap exit: removing whitespace can only shrink it
+    if len(text) <= limit and (kind is not PolicyKind.RESOURCE or text.isascii()):
+        return None  # cheap exit: dropping whitespace only shrinks a document
     if measured_size(text, kind) <= limit:
         return None
     return size_limit_message(kind, limit)
 
 
 def is_size_message(message: str) -> bool:
-    """True for the messages `size_problem` produces, which IAM reports as LimitExceeded."""
-    return message.startswith(SIZE_MESSAGE_PREFIXES)
+    """True for the messages of this module, which the services answer as a quota error
+    (IAM: LimitExceeded, Organizations: ConstraintViolation) rather than a malformed policy."""
+    return message.startswith(
+        (_IAM_SIZE_PREFIX, _INLINE_SIZE_PREFIX, _SESSION_SIZE_PREFIX)
+    ) or message in (_S3_SIZE_MESSAGE, _SCP_SIZE_MESSAGE)
