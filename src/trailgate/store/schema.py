@@ -11,7 +11,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Index,
     LargeBinary,
     MetaData,
@@ -19,6 +18,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from trailgate.store.types import UtcDateTime
 
 metadata = MetaData()
 
@@ -48,7 +49,7 @@ accounts = Table(
     # Set for the management account and for accounts created through Organizations; accounts
     # made with `trailgate admin account create` stand alone, outside the organisation.
     Column("organization_id", String(64), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     info=_since(1),
 )
 
@@ -58,8 +59,8 @@ create_account_requests = Table(
     Column("id", String(64), primary_key=True),
     Column("account_name", String(128), nullable=False),
     Column("state", String(16), nullable=False),
-    Column("requested_at", DateTime(timezone=True), nullable=False),
-    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("completed_at", UtcDateTime(), nullable=True),
     Column("account_id", String(12), nullable=True),
     Column("failure_reason", String(64), nullable=True),
     info=_since(1),
@@ -76,8 +77,8 @@ access_keys = Table(
     Column("user_id", String(32), nullable=True),
     Column("secret_sealed", LargeBinary, nullable=False),
     Column("status", String(16), nullable=False, default="Active"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_used_at", UtcDateTime(), nullable=True),
     Column("last_used_service", String(64), nullable=True),
     Column("last_used_region", String(32), nullable=True),
     info=_since(1),

@@ -10,7 +10,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -21,6 +20,7 @@ from sqlalchemy import (
 )
 
 from trailgate.store.schema import metadata
+from trailgate.store.types import UtcDateTime
 
 SINCE = {"since": 2}
 
@@ -33,8 +33,8 @@ iam_users = Table(
     Column("name_lower", String(64), nullable=False),
     Column("path", String(512), nullable=False, default="/"),
     Column("permissions_boundary", String(2048), nullable=True),  # managed policy ARN
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("password_last_used", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("password_last_used", UtcDateTime(), nullable=True),
     UniqueConstraint("account_id", "name_lower"),
     info=SINCE,
 )
@@ -47,7 +47,7 @@ iam_groups = Table(
     Column("name", String(128), nullable=False),
     Column("name_lower", String(128), nullable=False),
     Column("path", String(512), nullable=False, default="/"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("account_id", "name_lower"),
     info=SINCE,
 )
@@ -73,8 +73,8 @@ iam_roles = Table(
     Column("description", String(1000), nullable=True),
     Column("max_session_duration", Integer, nullable=False, default=3600),
     Column("permissions_boundary", String(2048), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_used_at", UtcDateTime(), nullable=True),
     Column("last_used_region", String(32), nullable=True),
     UniqueConstraint("account_id", "name_lower"),
     info=SINCE,
@@ -105,8 +105,8 @@ iam_managed_policies = Table(
     Column("description", String(1000), nullable=True),
     Column("default_version", String(16), nullable=False, default="v1"),
     Column("next_version", Integer, nullable=False, default=2),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("account_id", "name_lower"),
     info=SINCE,
 )
@@ -117,7 +117,7 @@ iam_policy_versions = Table(
     Column("policy_arn", String(2048), primary_key=True),
     Column("version_id", String(16), primary_key=True),
     Column("document", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     info=SINCE,
 )
 
@@ -151,7 +151,7 @@ iam_login_profiles = Table(
     Column("user_key", String(32), primary_key=True),  # user id, or "root"
     Column("password_hash", String(512), nullable=False),
     Column("password_reset_required", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     info=SINCE,
 )
 
@@ -163,8 +163,8 @@ iam_account_aliases = Table(
     info=SINCE,
 )
 
-# Temporary credentials issued by STS. The session token is stored only as a SHA-256 hash;
-# the secret is sealed like long-term secrets.
+# Temporary credentials issued by STS. The session token is sealed (bound to "<key id>/token")
+# like the secret: a copy of the database alone reveals neither.
 sts_sessions = Table(
     "sts_sessions",
     metadata,
@@ -175,9 +175,9 @@ sts_sessions = Table(
     Column("session_name", String(64), nullable=True),
     Column("user_id", String(32), nullable=True),  # GetSessionToken of an IAM user
     Column("secret_sealed", LargeBinary, nullable=False),
-    Column("token_hash", String(64), nullable=False),
-    Column("issued_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("token_sealed", LargeBinary, nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
     Column("session_policy", Text, nullable=True),  # inline Policy parameter
     Column("session_policy_arns", Text, nullable=True),  # JSON list of managed policy ARNs
     Column("source_identity", String(64), nullable=True),
