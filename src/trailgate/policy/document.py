@@ -1,4 +1,12 @@
-"""Turning policy text into JSON values: strict JSON, the way the IAM policy parser reads it."""
+"""Turning policy text into JSON values: strict JSON (RFC 8259), nothing Python adds to it.
+
+Refused, and answered as a syntax error by the validator:
+- NaN / Infinity, which Python's json accepts but JSON does not;
+- an object naming a member twice. IAM's handling of repeated names is not documented; a
+  reader keeping one of the two silently would enforce a different policy from the one its
+  author reviewed, so we refuse them (as RFC 7493, I-JSON, lets a receiver do);
+- a byte order mark, text that is not UTF-8, trailing data, and nesting too deep to parse.
+"""
 
 from __future__ import annotations
 
