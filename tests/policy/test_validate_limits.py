@@ -47,7 +47,7 @@ def sized(kind: PolicyKind, size: int, indent: int | None = None) -> str:
 
 def test_default_quotas() -> None:
     assert limits.DEFAULT_MAX_SIZE == {
-        PolicyKind.IDENTITY: 6_144,
+        PolicyKind.IDENTITY: 10_240,
         PolicyKind.BOUNDARY: 6_144,
         PolicyKind.TRUST: 2_048,
         PolicyKind.SESSION: 2_048,
@@ -55,6 +55,10 @@ def test_default_quotas() -> None:
         PolicyKind.RESOURCE: 20_480,
     }
     assert limits.TRUST_POLICY_RAISED_MAX == 4_096
+    assert limits.MANAGED_POLICY_MAX == 6_144
+    assert limits.max_size_for(PolicyKind.IDENTITY, managed=True) == 6_144
+    assert limits.max_size_for(PolicyKind.IDENTITY) == 10_240
+    assert limits.max_size_for(PolicyKind.IDENTITY, 2_048, managed=True) == 2_048
     assert (limits.INLINE_USER_AGGREGATE_MAX, limits.INLINE_GROUP_AGGREGATE_MAX,
             limits.INLINE_ROLE_AGGREGATE_MAX) == (2_048, 5_120, 10_240)
 
@@ -83,7 +87,7 @@ def test_bucket_policies_count_utf8_bytes() -> None:
 @pytest.mark.parametrize(
     ("kind", "message"),
     [
-        (PolicyKind.IDENTITY, "Cannot exceed the quota for PolicySize: 6144."),
+        (PolicyKind.IDENTITY, "Cannot exceed the quota for PolicySize: 10240."),
         (PolicyKind.BOUNDARY, "Cannot exceed the quota for PolicySize: 6144."),
         (PolicyKind.TRUST, "Cannot exceed the quota for ACLSizePerRole: 2048."),
         (PolicyKind.SCP, "You have exceeded the maximum policy size."),
@@ -105,10 +109,21 @@ def test_exactly_at_the_quota_passes_and_one_more_fails(kind: PolicyKind, messag
     assert isinstance(raised.value, MalformedPolicyDocument)
 
 
+def test_managed_policy_quota() -> None:
+    at_quota = sized(PolicyKind.IDENTITY, 6_144)
+    assert validate_policy(at_quota, PolicyKind.IDENTITY, managed=True) == []
+    over = sized(PolicyKind.IDENTITY, 6_145)
+    assert validate_policy(over, PolicyKind.IDENTITY, managed=True) == [
+        "Cannot exceed the quota for PolicySize: 6144."
+    ]
+    # Not managed: a role's inline policy of this size is valid, and compiles later.
+    assert validate_policy(over, PolicyKind.IDENTITY) == []
+
+
 def test_indented_managed_policy_fits_when_its_compact_form_does() -> None:
     text = sized(PolicyKind.IDENTITY, 6_144, indent=8)
     assert len(text) > 6_144
-    assert validate_policy(text, PolicyKind.IDENTITY) == []
+    assert validate_policy(text, PolicyKind.IDENTITY, managed=True) == []
 
 
 def test_indented_scp_counts_its_whitespace() -> None:
@@ -131,16 +146,16 @@ def test_max_size_override_for_inline_and_raised_trust_quotas() -> None:
 
 def test_size_comes_first_and_other_problems_follow() -> None:
     text = sized(PolicyKind.IDENTITY, 7_000).replace('"Allow"', '"allow"')
-    problems = validate_policy(text, PolicyKind.IDENTITY)
+    problems = validate_policy(text, PolicyKind.IDENTITY, managed=True)
     assert problems == ["Cannot exceed the quota for PolicySize: 6144.",
                         "The policy failed legacy parsing"]
     with pytest.raises(PolicySizeExceeded) as raised:
-        parse_policy(text, PolicyKind.IDENTITY)
+        parse_policy(text, PolicyKind.IDENTITY, managed=True)
     assert raised.value.messages == problems
 
 
 def test_mappings_are_not_measured() -> None:
-    document = json.loads(sized(PolicyKind.IDENTITY, 9_000))
+    document = json.loads(sized(PolicyKind.IDENTITY, 19_000))
     assert validate_policy(document, PolicyKind.IDENTITY) == []
 
 

@@ -35,7 +35,10 @@ SCP_MAX = 5_120
 BUCKET_POLICY_MAX = 20 * 1_024
 
 DEFAULT_MAX_SIZE: dict[PolicyKind, int] = {
-    PolicyKind.IDENTITY: MANAGED_POLICY_MAX,
+    # The largest a single identity policy can legally be (a role's inline policies). Stored
+    # policies are compiled again later, so a tighter default would refuse valid ones; the IAM
+    # service asks for the managed quota (`managed=True`) or passes the inline aggregate.
+    PolicyKind.IDENTITY: INLINE_ROLE_AGGREGATE_MAX,
     PolicyKind.BOUNDARY: MANAGED_POLICY_MAX,
     PolicyKind.TRUST: TRUST_POLICY_DEFAULT_MAX,
     PolicyKind.SESSION: SESSION_POLICY_MAX,
@@ -106,9 +109,21 @@ def inline_policy_size_message(entity_type: str, entity_name: str, limit: int) -
     return f"{_INLINE_SIZE_PREFIX}{limit} bytes exceeded for {entity_type} {entity_name}"
 
 
-def size_problem(text: str, kind: PolicyKind, max_size: int | None = None) -> str | None:
-    """The size message if `text` is over the quota (`max_size` overrides the kind default)."""
-    limit = DEFAULT_MAX_SIZE[kind] if max_size is None else max_size
+def max_size_for(kind: PolicyKind, max_size: int | None = None, managed: bool = False) -> int:
+    """The quota that applies: `max_size` if given, the managed-policy quota for a managed
+    identity policy, else the kind's default."""
+    if max_size is not None:
+        return max_size
+    if managed and kind in (PolicyKind.IDENTITY, PolicyKind.BOUNDARY):
+        return MANAGED_POLICY_MAX
+    return DEFAULT_MAX_SIZE[kind]
+
+
+def size_problem(
+    text: str, kind: PolicyKind, max_size: int | None = None, managed: bool = False
+) -> str | None:
+    """The size message if `text` is over its quota (see `max_size_for`)."""
+    limit = max_size_for(kind, max_size, managed)
     if len(text) <= limit and (kind is not PolicyKind.RESOURCE or text.isascii()):
         return None  # cheap exit: dropping whitespace only shrinks a document
     if measured_size(text, kind) <= limit:

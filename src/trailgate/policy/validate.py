@@ -49,8 +49,8 @@ from trailgate.policy.arns import (
 from trailgate.policy.document import PolicyJsonError, load_policy_json
 from trailgate.policy.kinds import PolicyKind
 from trailgate.policy.limits import (
-    DEFAULT_MAX_SIZE,
     is_size_message,
+    max_size_for,
     measured_size,
     size_problem,
 )
@@ -528,7 +528,7 @@ def _run(
             check.add(_GRAMMAR, S3_INVALID_JSON if check.s3 else SYNTAX_ERROR)
             return check, None, None
     if isinstance(document, str):
-        size_message = size_problem(document, kind, max_size)
+        size_message = size_problem(document, kind, max_size, managed)
         if size_message is not None:
             size = measured_size(document, kind)
             check.add(_SIZE, size_message)
@@ -557,9 +557,9 @@ def validate_policy(
     """All problems found, AWS-style messages in the order AWS checks them; [] means valid.
 
     A str document is parsed as JSON and its size checked against the quota of `kind`
-    (`limits.DEFAULT_MAX_SIZE`; `max_size` overrides it). `managed=True` applies CreatePolicy's
-    rules (Version 2012-10-17 required). `bucket` restricts a bucket policy's resources to that
-    bucket, as S3 does.
+    (`limits.max_size_for`; `max_size` overrides it). `managed=True` applies CreatePolicy's
+    rules: Version 2012-10-17 required, 6,144 characters. `bucket` restricts a bucket policy's
+    resources to that bucket, as S3 does.
     """
     kind = _as_kind(kind)
     return _run(document, kind, max_size, managed, bucket)[0].messages()
@@ -582,7 +582,7 @@ def parse_policy(
     check, parsed, size = _run(document, kind, max_size, managed, bucket)
     messages = check.messages()
     if size is not None:
-        limit = DEFAULT_MAX_SIZE[kind] if max_size is None else max_size
+        limit = max_size_for(kind, max_size, managed)
         raise PolicySizeExceeded(messages, size, limit)
     if messages:
         raise MalformedPolicyDocument(messages)
