@@ -419,6 +419,12 @@ def test_identity_sids_are_alphanumeric(sid: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("key", ["Sid", "Effect", "Action", "Resource", "Condition"])
+def test_null_elements_are_syntax_errors(key: str) -> None:
+    statement = dict(allow(), **{key: None})
+    assert validate_policy(identity(statement), PolicyKind.IDENTITY)[0] == SYNTAX_ERROR
+
+
 def test_empty_sids_do_not_collide() -> None:
     assert validate_policy(identity(allow(Sid=""), allow(Sid="")), PolicyKind.IDENTITY) == []
 

@@ -318,7 +318,8 @@ class _Check:
             return
         if any(key not in _STATEMENT_KEYS for key in statement):
             self.syntax()
-        self.sid(statement.get("Sid"))
+        if "Sid" in statement:
+            self.sid(statement["Sid"])
         effect = self.effect(statement)
         self.actions(statement)
         self.resources(statement)
@@ -327,8 +328,6 @@ class _Check:
             self.condition(statement["Condition"])
 
     def sid(self, sid: Any) -> None:
-        if sid is None:
-            return
         if not isinstance(sid, str):
             self.syntax()
         elif not self.s3 and _IAM_SID.fullmatch(sid) is None:
