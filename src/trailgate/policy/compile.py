@@ -130,7 +130,7 @@ def _make_check(has_resource: bool, negated: bool, static: Callable[[str], bool]
             )
             if matched is negated:
                 return False
-        for test in tests:
+        for test in tests:  # noqa: SIM110 - a plain loop is faster than all() on the hot path
             if not test(context):
                 return False
         return True

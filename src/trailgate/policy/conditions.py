@@ -302,7 +302,7 @@ def _dynamic_value_test(family: str, values: Sequence[str],
 # -- the test for one key under one operator ------------------------------------------------------
 
 def _any_value(values: tuple[str, ...], test: ValueTest) -> bool:
-    for value in values:
+    for value in values:  # noqa: SIM110 - a plain loop is faster than any() on the hot path
         if test(value):
             return True
     return False
@@ -394,9 +394,7 @@ def compile_test(operator_name: str, key: str, values: Any, version: str | None
     if spec is None:
         return _never, frozenset()  # an operator IAM does not know never holds
     family, compare, negated = spec
-    if if_exists:
-        missing = True
-    elif qualifier == FOR_ALL_VALUES:
+    if if_exists or qualifier == FOR_ALL_VALUES:
         missing = True
     elif qualifier == FOR_ANY_VALUE:
         missing = False

@@ -131,7 +131,8 @@ class EvaluationResult:
         if self.decision is Decision.EXPLICITLY_DENIED:
             return f"with an explicit deny in {_EXPLICIT_PHRASE[self.by[0]]}"
         if self.decision is Decision.IMPLICITLY_DENIED:
-            return f"because no {_IMPLICIT_NAME[self.by[0]]} allows the {self.request.action} action"
+            policy_type = _IMPLICIT_NAME[self.by[0]]
+            return f"because no {policy_type} allows the {self.request.action} action"
         if self.by == (ROOT,):
             return _ALLOWED_PHRASE[ROOT]
         return "allowed by " + " and ".join(_ALLOWED_PHRASE[source] for source in self.by)

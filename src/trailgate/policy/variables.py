@@ -104,7 +104,4 @@ def parse(text: str, version: str | None) -> Template | None:
 
 def resolvable(required: frozenset[str], context: Context) -> bool:
     """Whether every variable without a default has a single value in the request context."""
-    for key in required:
-        if type(context.get(key)) is not str:
-            return False
-    return True
+    return all(type(context.get(key)) is str for key in required)
