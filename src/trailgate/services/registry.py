@@ -29,8 +29,11 @@ class CallContext:
     region: str
     source_ip: str
     user_agent: str
+    secure_transport: bool = False
     # Extra facts an operation leaves for the CloudTrail recorder (resources, shared event id...).
     trail: dict[str, Any] = field(default_factory=dict)
+    # Outcomes of per-item checks (DeleteObjects), by AuthzCheck.item.
+    item_decisions: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,11 +92,3 @@ def lookup(service: str, name: str) -> OperationSpec | None:
 def registered(service: str | None = None) -> list[OperationSpec]:
     return [s for s in _REGISTRY.values() if service is None or s.service == service]
 
-
-def single(action: str, resource: str, **kwargs: Any) -> Authorizer:
-    """The common case: one fixed action on a resource computed from nothing but the caller."""
-
-    def authorize(ctx: CallContext, params: dict[str, Any]) -> Sequence[AuthzCheck]:
-        return [AuthzCheck(action, resource, **kwargs)]
-
-    return authorize

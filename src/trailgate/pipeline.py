@@ -1,0 +1,129 @@
+"""The request pipeline, one way through: route -> authenticate -> parse -> authorize -> operation
+-> serialise. Every AWS error raised on the way is serialised in the service's own format; any
+other exception becomes a 500 without details (they go to the server log, never to the client).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from trailgate import authorization
+from trailgate.auth import authenticate
+from trailgate.errors import AwsError
+from trailgate.http import HttpRequest, HttpResponse
+from trailgate.protocol.codec import codec_for, error_response
+from trailgate.protocol.routing import Route, Router
+from trailgate.runtime import Runtime
+from trailgate.services import ids, registry
+from trailgate.services.credentials import resolver_for
+from trailgate.services.registry import CallContext
+
+log = logging.getLogger("trailgate.pipeline")
+
+_routers: dict[tuple[str, ...], Router] = {}
+
+
+def _router(runtime: Runtime) -> Router:
+    suffixes = runtime.config.s3_host_suffixes
+    router = _routers.get(suffixes)
+    if router is None:
+        router = _routers[suffixes] = Router(suffixes)
+    return router
+
+
+def _load_services() -> None:
+    # Importing a service package registers its operations.
+    from trailgate.services import iam, organizations, sts  # noqa: F401
+
+
+_load_services()
+
+
+def _unknown_operation(route: Route) -> AwsError:
+    if route.service == "s3":
+        return AwsError(
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            501,
+        )
+    if route.service in ("iam", "sts"):
+        return AwsError(
+            "InvalidAction", f"The action {route.operation} is not valid for this web service.", 400
+        )
+    return AwsError("UnknownOperationException", "", 400)
+
+
+def _internal_error(service: str) -> AwsError:
+    if service == "s3":
+        return AwsError(
+            "InternalError", "We encountered an internal error. Please try again.", 500, False
+        )
+    if service in ("iam", "sts"):
+        return AwsError(
+            "ServiceFailure",
+            "The request processing has failed because of an unknown error, exception or "
+            "failure.",
+            500,
+            False,
+        )
+    return AwsError("InternalFailure", "The request processing has failed.", 500, False)
+
+
+def handle(runtime: Runtime, request: HttpRequest) -> HttpResponse:
+    request_id = ids.request_id()
+    now = runtime.clock.now()
+    try:
+        route = _router(runtime).route(request)
+    except AwsError as err:
+        return error_response(err, request_id, getattr(err, "service", "s3"))
+    codec = codec_for(route.service)
+    try:
+        output = _call(runtime, request, route, request_id, now)
+        return codec.serialize(route, output, request_id)
+    except AwsError as err:
+        return codec.serialize_error(err, request_id, route)
+    except Exception:
+        log.exception("internal error in %s.%s", route.service, route.operation)
+        return codec.serialize_error(_internal_error(route.service), request_id, route)
+
+
+def _call(
+    runtime: Runtime, request: HttpRequest, route: Route, request_id: str, now: Any
+) -> dict[str, Any]:
+    virtual_bucket = route.bucket if route.addressing_style == "virtual" else None
+    auth = authenticate(
+        request,
+        resolver_for(runtime),
+        now=now,
+        service_hint=route.service,
+        virtual_host_bucket=virtual_bucket,
+        require_auth=route.service != "s3",
+    )
+    principal = auth.principal
+    spec = registry.lookup(route.service, route.operation)
+    if spec is None:
+        raise _unknown_operation(route)
+    params = codec_for(route.service).parse(request, route)
+    ctx = CallContext(
+        runtime=runtime,
+        principal=principal,
+        request_id=request_id,
+        now=now,
+        region=auth.region or runtime.config.region,
+        source_ip=request.client_ip,
+        user_agent=request.headers.get("user-agent", "") or "",
+        secure_transport=request.scheme == "https",
+    )
+    ctx.trail["auth"] = auth
+    if spec.authorize is not None:
+        for check in spec.authorize(ctx, params):
+            restricted = authorization.session_token_restriction(principal, check.action)
+            if restricted is not None:
+                raise restricted
+            result = authorization.evaluate_check(ctx, check)
+            if spec.per_item and check.item is not None:
+                ctx.item_decisions[check.item] = result.allowed
+            elif not result.allowed:
+                raise authorization.access_denied(route.service, result)
+    return spec.func(ctx, params)

@@ -1,0 +1,269 @@
+"""Organizations for the management account: CreateAccount (with OrganizationAccountAccessRole),
+DescribeCreateAccountStatus, ListAccounts, DescribeAccount, DescribeOrganization.
+
+The organisation is created with the management account at bootstrap. Accounts made through
+CreateAccount join it; accounts made with `trailgate admin account create` stand alone.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from trailgate.errors import AwsError
+from trailgate.services import accounts, ids
+from trailgate.services.registry import AuthzCheck, CallContext, operation
+from trailgate.store import schema, schema_iam
+
+ACCESS_ROLE = "OrganizationAccountAccessRole"
+ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def _org(conn: Connection) -> tuple[str, str]:
+    org_id = accounts.setting(conn, "organization_id")
+    management = accounts.management_account_id(conn)
+    assert org_id and management, "the store is bootstrapped before any request"
+    return org_id, management
+
+
+def _not_in_use() -> AwsError:
+    return AwsError(
+        "AWSOrganizationsNotInUseException",
+        "Your account is not a member of an organization.",
+    )
+
+
+def _caller_membership(ctx: CallContext) -> tuple[str, str, bool]:
+    """(organization id, management account id, caller is the management account)."""
+    with ctx.runtime.db.read() as conn:
+        org_id, management = _org(conn)
+        account = accounts.get_account(conn, ctx.principal.account_id or "")
+    if account is None or account.organization_id != org_id:
+        raise _not_in_use()
+    return org_id, management, account.id == management
+
+
+def _management_only(action: str):
+    def authorize(ctx: CallContext, params: dict[str, Any]) -> list[AuthzCheck]:
+        _, management, is_management = _caller_membership(ctx)
+        if not is_management:
+            raise AwsError(
+                "AccessDeniedException",
+                "You don't have permissions to access this resource.",
+            )
+        return [AuthzCheck(action, "*", management)]
+
+    return authorize
+
+
+def _members(action: str):
+    def authorize(ctx: CallContext, params: dict[str, Any]) -> list[AuthzCheck]:
+        _, management, _ = _caller_membership(ctx)
+        return [AuthzCheck(action, "*", management)]
+
+    return authorize
+
+
+def _account_arn(management: str, org_id: str, account_id: str) -> str:
+    return f"arn:aws:organizations::{management}:account/{org_id}/{account_id}"
+
+
+def _account_shape(account: accounts.Account, management: str, org_id: str) -> dict[str, Any]:
+    return {
+        "Id": account.id,
+        "Arn": _account_arn(management, org_id, account.id),
+        "Email": account.email,
+        "Name": account.name,
+        "Status": account.status,
+        "State": account.status,
+        "JoinedMethod": account.joined_method,
+        "JoinedTimestamp": account.created_at,
+    }
+
+
+def create_access_role(conn: Connection, account_id: str, management: str, name: str) -> None:
+    """The role AWS creates in a new member account: trusted by the management account and
+    granted AdministratorAccess."""
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{management}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    role_id = ids.unique_id("AROA")
+    conn.execute(
+        schema_iam.iam_roles.insert().values(
+            id=role_id,
+            account_id=account_id,
+            name=name,
+            name_lower=name.lower(),
+            path="/",
+            trust_policy=trust,
+            max_session_duration=3600,
+            created_at=accounts.now(),
+        )
+    )
+    conn.execute(
+        schema_iam.iam_attachments.insert().values(
+            owner_type="role", owner_id=role_id, policy_arn=ADMIN_POLICY_ARN
+        )
+    )
+
+
+def _status_shape(row: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "Id": row.id,
+        "AccountName": row.account_name,
+        "State": row.state,
+        "RequestedTimestamp": row.requested_at,
+    }
+    if row.completed_at is not None:
+        out["CompletedTimestamp"] = row.completed_at
+    if row.account_id:
+        out["AccountId"] = row.account_id
+    if row.failure_reason:
+        out["FailureReason"] = row.failure_reason
+    return out
+
+
+@operation(
+    "organizations", "CreateAccount", authorize=_management_only("organizations:CreateAccount")
+)
+def create_account(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    requests = schema.create_account_requests
+    request_id = ids.create_account_request_id()
+    now = ctx.now
+    with ctx.runtime.db.begin() as conn:
+        org_id, management = _org(conn)
+        taken = conn.execute(
+            select(schema.accounts.c.id).where(schema.accounts.c.email == params["Email"])
+        ).first()
+        if taken is not None:
+            conn.execute(
+                requests.insert().values(
+                    id=request_id,
+                    account_name=params["AccountName"],
+                    state="FAILED",
+                    requested_at=now,
+                    completed_at=now,
+                    failure_reason="EMAIL_ALREADY_EXISTS",
+                )
+            )
+        else:
+            made = accounts.create_account(
+                conn,
+                ctx.runtime.sealer,
+                name=params["AccountName"],
+                email=params["Email"],
+                organization_id=org_id,
+            )
+            create_access_role(
+                conn, made.account.id, management, params.get("RoleName") or ACCESS_ROLE
+            )
+            accounts.bump_generation(conn)
+            conn.execute(
+                requests.insert().values(
+                    id=request_id,
+                    account_name=params["AccountName"],
+                    state="SUCCEEDED",
+                    requested_at=now,
+                    completed_at=now,
+                    account_id=made.account.id,
+                )
+            )
+        row = conn.execute(select(requests).where(requests.c.id == request_id)).one()
+    ctx.runtime.auth_changed()
+    return {"CreateAccountStatus": _status_shape(row)}
+
+
+@operation(
+    "organizations",
+    "DescribeCreateAccountStatus",
+    authorize=_management_only("organizations:DescribeCreateAccountStatus"),
+    read_only=True,
+)
+def describe_create_account_status(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    requests = schema.create_account_requests
+    with ctx.runtime.db.read() as conn:
+        row = conn.execute(
+            select(requests).where(requests.c.id == params["CreateAccountRequestId"])
+        ).first()
+    if row is None:
+        raise AwsError(
+            "CreateAccountStatusNotFoundException",
+            "We can't find a create account request with the CreateAccountRequestId that you "
+            "specified.",
+        )
+    return {"CreateAccountStatus": _status_shape(row)}
+
+
+@operation(
+    "organizations",
+    "ListAccounts",
+    authorize=_management_only("organizations:ListAccounts"),
+    read_only=True,
+)
+def list_accounts(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    with ctx.runtime.db.read() as conn:
+        org_id, management = _org(conn)
+        members = [a for a in accounts.list_accounts(conn) if a.organization_id == org_id]
+    members.sort(key=lambda a: a.id)
+    limit = int(params.get("MaxResults") or 20)
+    start = params.get("NextToken")
+    if start is not None:
+        members = [a for a in members if a.id > start]
+    page, rest = members[:limit], members[limit:]
+    out: dict[str, Any] = {"Accounts": [_account_shape(a, management, org_id) for a in page]}
+    if rest:
+        out["NextToken"] = page[-1].id
+    return out
+
+
+@operation(
+    "organizations",
+    "DescribeAccount",
+    authorize=_management_only("organizations:DescribeAccount"),
+    read_only=True,
+)
+def describe_account(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    with ctx.runtime.db.read() as conn:
+        org_id, management = _org(conn)
+        account = accounts.get_account(conn, params["AccountId"])
+    if account is None or account.organization_id != org_id:
+        raise AwsError(
+            "AccountNotFoundException",
+            "You specified an account that doesn't exist.",
+        )
+    return {"Account": _account_shape(account, management, org_id)}
+
+
+@operation(
+    "organizations",
+    "DescribeOrganization",
+    authorize=_members("organizations:DescribeOrganization"),
+    read_only=True,
+)
+def describe_organization(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    with ctx.runtime.db.read() as conn:
+        org_id, management = _org(conn)
+        account = accounts.get_account(conn, management)
+    assert account is not None
+    return {
+        "Organization": {
+            "Id": org_id,
+            "Arn": f"arn:aws:organizations::{management}:organization/{org_id}",
+            "FeatureSet": "ALL",
+            "MasterAccountArn": _account_arn(management, org_id, management),
+            "MasterAccountId": management,
+            "MasterAccountEmail": account.email,
+            "AvailablePolicyTypes": [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}],
+        }
+    }
