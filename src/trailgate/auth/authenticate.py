@@ -43,7 +43,7 @@ def authenticate(
     virtual-hosted S3 request (SigV2 signs it as part of the resource). `require_auth` turns an
     unsigned request into MissingAuthenticationToken instead of an anonymous result.
     """
-    keys = signing_keys or DEFAULT_SIGNING_KEYS
+    keys = DEFAULT_SIGNING_KEYS if signing_keys is None else signing_keys
     header = (request.headers.get("authorization") or "").strip()
     params = query_params(request.query_string)
     has_v4_query = any(name in params for name in _V4_QUERY_MARKERS)

@@ -90,7 +90,5 @@ def header_value(headers: Headers, name: str, host_fallback: str | None = None) 
     return ",".join(" ".join(value.split()) for value in values)
 
 
-def canonical_headers(
-    headers: Headers, signed: list[str], host_fallback: str | None = None
-) -> str:
+def canonical_headers(headers: Headers, signed: list[str], host_fallback: str | None = None) -> str:
     return "".join(f"{name}:{header_value(headers, name, host_fallback)}\n" for name in signed)

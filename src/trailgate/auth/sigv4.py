@@ -110,9 +110,7 @@ def _malformed_header(service: str | None, header: str, missing: list[str]) -> E
     if service_family(service) is ServiceFamily.S3:
         return auth_error(AuthErrorKind.MALFORMED, service)
     reasons = " ".join(f"Authorization header requires '{name}' parameter." for name in missing)
-    return auth_error(
-        AuthErrorKind.MALFORMED, service, message=f"{reasons} Authorization={header}"
-    )
+    return auth_error(AuthErrorKind.MALFORMED, service, message=f"{reasons} Authorization={header}")
 
 
 def _bad_credential(service: str | None, kind: AuthErrorKind) -> Exception:
@@ -265,9 +263,7 @@ def _check_presign_window(claim: V4Claim, now: datetime, service: str | None) ->
                 f"{(now + timedelta(minutes=15)).strftime('%Y%m%dT%H%M%SZ')} "
                 f"({now.strftime('%Y%m%dT%H%M%SZ')} + 15 min.)"
             )
-        raise auth_error(
-            AuthErrorKind.REQUEST_NOT_YET_VALID, service, message=message, extra=extra
-        )
+        raise auth_error(AuthErrorKind.REQUEST_NOT_YET_VALID, service, message=message, extra=extra)
     if now > expiry:
         extra = (
             {"X-Amz-Expires": str(expires), "Expires": iso_z(expiry), "ServerTime": iso_z(now)}
