@@ -114,8 +114,9 @@ def _call(
         source_ip=request.client_ip,
         user_agent=request.headers.get("user-agent", "") or "",
         secure_transport=request.scheme == "https",
+        auth=auth,
+        request=request,
     )
-    ctx.trail["auth"] = auth
     if spec.authorize is not None:
         for check in spec.authorize(ctx, params):
             restricted = authorization.session_token_restriction(principal, check.action)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from trailgate.auth.principal import Principal
+    from trailgate.auth.result import AuthResult
+    from trailgate.http import HttpRequest
     from trailgate.policy import CompiledPolicy
     from trailgate.runtime import Runtime
 
@@ -30,6 +32,10 @@ class CallContext:
     source_ip: str
     user_agent: str
     secure_transport: bool = False
+    # How the request was authenticated (signature version, payload mode for S3 uploads) and
+    # the request itself (S3 reads headers and streams bodies); None for internal calls.
+    auth: AuthResult | None = None
+    request: HttpRequest | None = None
     # Extra facts an operation leaves for the CloudTrail recorder (resources, shared event id...).
     trail: dict[str, Any] = field(default_factory=dict)
     # Outcomes of per-item checks (DeleteObjects), by AuthzCheck.item.

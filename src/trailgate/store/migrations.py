@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, inspect, select
 
-from trailgate.store import schema, schema_iam  # noqa: F401 - registers IAM tables
+from trailgate.store import schema, schema_iam, schema_s3  # noqa: F401 - register tables
 from trailgate.store.db import Database
 
 Step = Callable[[Connection], None]
@@ -29,6 +29,7 @@ def _create_tables_since(version: int) -> Step:
 STEPS: list[Step] = [
     _create_tables_since(1),
     _create_tables_since(2),
+    _create_tables_since(3),
 ]
 
 LATEST = len(STEPS)
