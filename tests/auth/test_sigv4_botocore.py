@@ -41,7 +41,7 @@ S3_KEYS = [
     "trailing/",
     "dot/./segments/../kept",
     "sym!$&'()*,;=:@",
-    "quote\"and<angle>",
+    'quote"and<angle>',
 ]
 
 
@@ -175,18 +175,22 @@ def test_s3_skew_error_carries_times() -> None:
     assert set(error.extra) >= {"RequestTime", "ServerTime"}
 
 
+STS_BODY = b"Action=GetCallerIdentity"
+
+
 class TestSessions:
     def _request(self, token: str | None):
-        request = botocore_request("POST", "http://127.0.0.1:9000/", data=b"Action=GetCallerIdentity")
+        request = botocore_request("POST", "http://127.0.0.1:9000/", data=STS_BODY)
         SigV4Auth(credentials(SESSION_KEY, SESSION_SECRET, token), "sts", "us-east-1").add_auth(
             request
         )
         return from_botocore(request)
 
     def test_session_with_its_token(self) -> None:
-        result = authenticate(self._request(SESSION_TOKEN), resolver(), now=now(), service_hint="sts")
+        received = self._request(SESSION_TOKEN)
+        result = authenticate(received, resolver(), now=now(), service_hint="sts")
         assert result.principal.kind == "AssumedRole"
-        assert result.principal.arn == f"arn:aws:sts::123456789012:assumed-role/reader/sess-1"
+        assert result.principal.arn == "arn:aws:sts::123456789012:assumed-role/reader/sess-1"
 
     def test_temporary_key_without_token(self) -> None:
         with pytest.raises(AuthError) as caught:
@@ -201,7 +205,7 @@ class TestSessions:
         assert caught.value.code == "InvalidClientTokenId"
 
     def test_long_term_key_with_a_token(self) -> None:
-        request = botocore_request("POST", "http://127.0.0.1:9000/", data=b"Action=GetCallerIdentity")
+        request = botocore_request("POST", "http://127.0.0.1:9000/", data=STS_BODY)
         SigV4Auth(credentials(USER_KEY, USER_SECRET, "stray"), "sts", "us-east-1").add_auth(request)
         with pytest.raises(AuthError) as caught:
             authenticate(from_botocore(request), resolver(), now=now(), service_hint="sts")
@@ -210,7 +214,8 @@ class TestSessions:
     def test_expired_session(self) -> None:
         records = make_records(session_expires=now() - timedelta(seconds=1))
         with pytest.raises(AuthError) as caught:
-            authenticate(self._request(SESSION_TOKEN), resolver(records), now=now(), service_hint="sts")
+            received = self._request(SESSION_TOKEN)
+            authenticate(received, resolver(records), now=now(), service_hint="sts")
         error = caught.value
         assert (error.code, error.message) == (
             "ExpiredToken",
@@ -220,7 +225,11 @@ class TestSessions:
     def test_expired_session_on_s3(self) -> None:
         records = make_records(session_expires=now() - timedelta(seconds=1))
         sent = capture(
-            "s3", lambda c: c.list_buckets(), key=SESSION_KEY, secret=SESSION_SECRET, token=SESSION_TOKEN
+            "s3",
+            lambda c: c.list_buckets(),
+            key=SESSION_KEY,
+            secret=SESSION_SECRET,
+            token=SESSION_TOKEN,
         )
         with pytest.raises(AuthError) as caught:
             authenticate(sent[0], resolver(records), now=now(), service_hint="s3")
@@ -398,7 +407,9 @@ def test_host_must_be_signed() -> None:
 
 def test_boto3_clients_end_to_end() -> None:
     calls = {
-        "iam": lambda c: c.create_user(UserName="bob", Path="/division/", Tags=[{"Key": "k", "Value": "v w"}]),
+        "iam": lambda c: c.create_user(
+            UserName="bob", Path="/division/", Tags=[{"Key": "k", "Value": "v w"}]
+        ),
         "sts": lambda c: c.get_caller_identity(),
         "cloudtrail": lambda c: c.describe_trails(trailNameList=["a trail"]),
         "organizations": lambda c: c.describe_organization(),
