@@ -54,10 +54,9 @@ TEXT_ROOT_OPERATIONS: dict[str, str] = {"GetBucketLocation": "LocationConstraint
 # the presence of Content-Range in the output decides.
 PARTIAL_CONTENT_OPERATIONS: dict[str, str] = {"GetObject": "ContentRange"}
 
-# Operations served only on other endpoints (S3 Express control plane, Object Lambda): they share
-# paths with general-purpose operations and must never win a route here.
-UNROUTABLE_STATIC_PARAMS = frozenset({"UseS3ExpressControlEndpoint", "UseObjectLambdaEndpoint"})
-
+# ListDirectoryBuckets (S3 Express directory buckets) shares `GET /` with ListBuckets and nothing
+# in the request tells them apart; general-purpose endpoints only ever mean ListBuckets.
+UNROUTABLE_OPERATIONS = frozenset({"ListDirectoryBuckets"})
 
 def result_root(operation: str) -> str:
     return RESULT_ROOTS.get(operation, f"{operation}Result")

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from botocore.model import OperationModel, ServiceModel
 
 from ..http import Headers
-from .s3help import UNROUTABLE_STATIC_PARAMS
+from .s3help import UNROUTABLE_OPERATIONS
 
 SERVICE_LEVEL = "service"
 BUCKET_LEVEL = "bucket"
@@ -82,9 +82,8 @@ def _level(request_uri: str) -> str | None:
 
 
 def _unroutable(operation: OperationModel) -> bool:
-    if any(p.name in UNROUTABLE_STATIC_PARAMS for p in operation.static_context_parameters):
-        return True
-    return "hostPrefix" in (operation.endpoint or {})
+    # Object Lambda's WriteGetObjectResponse lives on its own host prefix.
+    return operation.name in UNROUTABLE_OPERATIONS or "hostPrefix" in (operation.endpoint or {})
 
 
 def _candidate(name: str, operation: OperationModel) -> _Candidate:
