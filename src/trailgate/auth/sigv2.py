@@ -61,6 +61,7 @@ def s3_string_to_sign(
     *,
     virtual_host_bucket: str | None,
     expires: str | None,
+    resource_path: str | None = None,
 ) -> str:
     """METHOD, Content-MD5, Content-Type, Date (or Expires), x-amz-* headers, resource."""
     pairs = split_query(request.query_string)
@@ -88,9 +89,11 @@ def s3_string_to_sign(
         if name.startswith("x-amz-") and name not in amz:
             amz[name] = value.strip()
 
-    resource = request.raw_path or "/"
-    if virtual_host_bucket:
-        resource = f"/{virtual_host_bucket}{resource}"
+    resource = (
+        resource_path
+        if resource_path is not None
+        else resource_paths(request, virtual_host_bucket)[0]
+    )
     subresources = [
         (name, f"{name}={unquote(value)}" if had_equals else name)
         for name, value, had_equals in pairs
@@ -111,9 +114,44 @@ def s3_string_to_sign(
     return "\n".join(lines)
 
 
+def resource_paths(request: HttpRequest, virtual_host_bucket: str | None) -> list[str]:
+    """The CanonicalizedResource paths a client may have signed for this request.
+
+    Bucket-level requests are signed as "/bucket/" (botocore and boto 2 both do, whether the
+    request line says "/bucket" or "/bucket/"); "/bucket" itself is also accepted since both name
+    the same bucket.
+    """
+    path = request.raw_path or "/"
+    if virtual_host_bucket:
+        return [f"/{virtual_host_bucket}{path}"]
+    if path.count("/") == 1 and len(path) > 1:
+        return [path + "/", path]
+    return [path]
+
+
 def _hmac_b64(secret: str, message: str, digest: str = "sha1") -> str:
     mac = hmac.new(secret.encode("utf-8"), message.encode("utf-8"), getattr(hashlib, digest))
     return base64.b64encode(mac.digest()).decode("ascii")
+
+
+def _matching_string_to_sign(
+    request: HttpRequest,
+    secret: str,
+    signature: str,
+    virtual_host_bucket: str | None,
+    *,
+    expires: str | None,
+) -> str | None:
+    """None when some canonical form verifies; else the primary string-to-sign, for the error."""
+    first: str | None = None
+    for path in resource_paths(request, virtual_host_bucket):
+        to_sign = s3_string_to_sign(
+            request, virtual_host_bucket=virtual_host_bucket, expires=expires, resource_path=path
+        )
+        if signatures_match(_hmac_b64(secret, to_sign), signature, hex_digest=False):
+            return None
+        first = first or to_sign
+    return first
 
 
 def _result(
@@ -156,9 +194,10 @@ def verify_s3_header(
 
     record = resolve_record(resolver, access_key_id, service)
     check_session(record, request.headers.get("x-amz-security-token"), now, service)
-    to_sign = s3_string_to_sign(request, virtual_host_bucket=virtual_host_bucket, expires=None)
-    expected = _hmac_b64(record.secret_access_key, to_sign)
-    if not signatures_match(expected, signature, hex_digest=False):
+    to_sign = _matching_string_to_sign(
+        request, record.secret_access_key, signature, virtual_host_bucket, expires=None
+    )
+    if to_sign is not None:
         raise auth_error(
             AuthErrorKind.SIGNATURE_MISMATCH,
             service,
@@ -207,11 +246,10 @@ def verify_s3_query(
     record = resolve_record(resolver, access_key_id, service)
     token = request.headers.get("x-amz-security-token") or params.get("x-amz-security-token")
     check_session(record, token, now, service)
-    to_sign = s3_string_to_sign(
-        request, virtual_host_bucket=virtual_host_bucket, expires=raw_expires
+    to_sign = _matching_string_to_sign(
+        request, record.secret_access_key, signature, virtual_host_bucket, expires=raw_expires
     )
-    expected = _hmac_b64(record.secret_access_key, to_sign)
-    if not signatures_match(expected, signature, hex_digest=False):
+    if to_sign is not None:
         raise auth_error(
             AuthErrorKind.SIGNATURE_MISMATCH,
             service,
