@@ -124,10 +124,12 @@ def _make_check(has_resource: bool, negated: bool, static: Callable[[str], bool]
             if type(context.get(key)) is not str:
                 return False  # an unresolvable policy variable: the statement does not apply
         if has_resource:
-            matched = static(resource) or any(
-                wildcard.match_one(template.chunks(context), resource, arn=True)
-                for template in dynamic
-            )
+            matched = static(resource)
+            if not matched and dynamic:
+                matched = any(
+                    wildcard.match_one(template.chunks(context), resource, arn=True)
+                    for template in dynamic
+                )
             if matched is negated:
                 return False
         for test in tests:  # noqa: SIM110 - a plain loop is faster than all() on the hot path
@@ -141,7 +143,7 @@ def _make_check(has_resource: bool, negated: bool, static: Callable[[str], bool]
 class PolicyBody:
     """The compiled statements of one document, shared by every CompiledPolicy made from it."""
 
-    __slots__ = ("_by_action", "statements", "version")
+    __slots__ = ("by_action", "statements", "version")
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         version = document.get("Version")
@@ -153,16 +155,17 @@ class PolicyBody:
             for index, statement in enumerate(statements)
             if isinstance(statement, Mapping)
         )
-        self._by_action: dict[str, tuple[CompiledStatement, ...]] = {}
+        # action (lower case) -> the statements whose Action / NotAction matches it
+        self.by_action: dict[str, tuple[CompiledStatement, ...]] = {}
 
     def candidates(self, action_lower: str) -> tuple[CompiledStatement, ...]:
         """The statements whose Action / NotAction matches the (lower-cased) action."""
-        found = self._by_action.get(action_lower)
+        found = self.by_action.get(action_lower)
         if found is None:
             found = tuple(s for s in self.statements if s.action_test(action_lower))
-            if len(self._by_action) >= _ACTION_CACHE_MAX:
-                self._by_action.clear()
-            self._by_action[action_lower] = found
+            if len(self.by_action) >= _ACTION_CACHE_MAX:
+                self.by_action.clear()
+            self.by_action[action_lower] = found
         return found
 
 

@@ -24,6 +24,8 @@ for a principal it cannot apply to is reported in `EvaluationResult.ignored` and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from trailgate.policy.compile import CompiledPolicy
 from trailgate.policy.decision import Decision
 from trailgate.policy.explain import (
@@ -61,39 +63,44 @@ _IMPLICIT = Decision.IMPLICITLY_DENIED
 _EXPLICIT = Decision.EXPLICITLY_DENIED
 
 
-def _scan(policy: CompiledPolicy, action: str, resource: str, context: Context,
+def _scan(group: Sequence[CompiledPolicy], action: str, resource: str, context: Context,
           principal: PrincipalInfo, has_boundary: bool, matched: list[MatchedStatement],
           level: int | None = None) -> tuple[bool, int]:
-    """Match every statement of `policy`; (a Deny matched, strongest principal match of the
-    Allows that matched, 0 for none)."""
+    """Match every statement of the policies in `group`; (a Deny matched, strongest principal
+    match of the Allows that matched, 0 for none)."""
     deny = False
     strength = 0
-    for statement in policy.body.candidates(action):
-        spec = statement.principal
-        if spec is not None:
-            found = spec.strength(principal)
-            if not found:
+    for policy in group:
+        body = policy.body
+        candidates = body.by_action.get(action)
+        if candidates is None:
+            candidates = body.candidates(action)
+        for statement in candidates:
+            spec = statement.principal
+            if spec is not None:
+                found = spec.strength(principal)
+                if not found:
+                    continue
+            elif statement.not_principal is not None:
+                # A Deny with NotPrincipal always applies to a principal that has a permissions
+                # boundary (IAM User Guide, "NotPrincipal").
+                if not (statement.deny and has_boundary) and statement.not_principal.excludes(
+                    principal
+                ):
+                    continue
+                found = DIRECT
+            else:
+                found = DIRECT
+            if not statement.check(resource, context):
                 continue
-        elif statement.not_principal is not None:
-            # A Deny with NotPrincipal always applies to a principal that has a permissions
-            # boundary (IAM User Guide, "NotPrincipal").
-            if not (statement.deny and has_boundary) and statement.not_principal.excludes(
-                principal
-            ):
-                continue
-            found = DIRECT
-        else:
-            found = DIRECT
-        if not statement.check(resource, context):
-            continue
-        matched.append(MatchedStatement(
-            policy.name, policy.kind, statement.sid, statement.index, statement.effect, level,
-            MATCH_NAMES[found] if spec is not None else None,
-        ))
-        if statement.deny:
-            deny = True
-        elif found > strength:
-            strength = found
+            matched.append(MatchedStatement(
+                policy.name, policy.kind, statement.sid, statement.index, statement.effect,
+                level, MATCH_NAMES[found] if spec is not None else None,
+            ))
+            if statement.deny:
+                deny = True
+            elif found > strength:
+                strength = found
     return deny, strength
 
 
@@ -114,15 +121,11 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> EvaluationResult:
     if policies.scps:
         if account_principal:
             for level, scps in enumerate(policies.scps):
-                level_allows = False
-                for policy in scps:
-                    deny, strength = _scan(policy, action, resource, context, principal,
-                                           has_boundary, matched, level)
-                    if deny and explicit is None:
-                        explicit = SCP
-                    if strength:
-                        level_allows = True
-                if not level_allows:
+                deny, strength = _scan(scps, action, resource, context, principal,
+                                       has_boundary, matched, level)
+                if deny and explicit is None:
+                    explicit = SCP
+                if not strength:
                     scp_missing = True
         else:
             ignored.append("service control policies: the principal is not in an account")
@@ -131,47 +134,39 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> EvaluationResult:
     resource_source = TRUST if trust else RESOURCE
     resource_strength = 0
     if policies.resource is not None:
-        deny, resource_strength = _scan(policies.resource, action, resource, context,
+        deny, resource_strength = _scan((policies.resource,), action, resource, context,
                                         principal, has_boundary, matched)
         if deny and explicit is None:
             explicit = resource_source
 
     identity_allows = False
     if ptype in _IDENTITY_TYPES:
-        for policy in policies.identity:
-            deny, strength = _scan(policy, action, resource, context, principal, has_boundary,
-                                   matched)
-            if deny and explicit is None:
-                explicit = IDENTITY
-            if strength:
-                identity_allows = True
+        deny, strength = _scan(policies.identity, action, resource, context, principal,
+                               has_boundary, matched)
+        if deny:
+            explicit = explicit or IDENTITY
+        identity_allows = strength > 0
     elif policies.identity:
         ignored.append("identity-based policies: the principal has none")
 
     boundary_allows = True
     if has_boundary:
-        boundary_allows = False
-        for policy in policies.boundaries:
-            deny, strength = _scan(policy, action, resource, context, principal, has_boundary,
-                                   matched)
-            if deny and explicit is None:
-                explicit = BOUNDARY
-            if strength:
-                boundary_allows = True
+        deny, strength = _scan(policies.boundaries, action, resource, context, principal,
+                               has_boundary, matched)
+        if deny:
+            explicit = explicit or BOUNDARY
+        boundary_allows = strength > 0
     elif policies.boundaries:
         ignored.append("permissions boundary: the principal cannot have one")
 
     session_allows = True
     if ptype in SESSION_PRINCIPAL_TYPES:
         if policies.session:
-            session_allows = False
-            for policy in policies.session:
-                deny, strength = _scan(policy, action, resource, context, principal,
-                                       has_boundary, matched)
-                if deny and explicit is None:
-                    explicit = SESSION
-                if strength:
-                    session_allows = True
+            deny, strength = _scan(policies.session, action, resource, context, principal,
+                                   has_boundary, matched)
+            if deny:
+                explicit = explicit or SESSION
+            session_allows = strength > 0
         else:
             # GetFederationToken sessions get their permissions through session policies.
             session_allows = ptype == ASSUMED_ROLE
