@@ -76,7 +76,7 @@ def test_actions_are_case_insensitive_resources_are_not() -> None:
                       identity_policies=[policy_]).allowed
 
 
-# -- resource-based policies within one account ---------------------------------------------------
+# -- resource-based policies within one account ----
 
 def test_resource_policy_naming_the_user_needs_no_identity_policy_nor_boundary() -> None:
     bucket = bucket_policy(grant({"AWS": USER}))
@@ -140,7 +140,7 @@ def test_explicit_deny_in_the_resource_policy() -> None:
     assert result.reason == "with an explicit deny in a resource-based policy"
 
 
-# -- boundaries, session policies ------------------------------------------------------------------
+# -- boundaries, session policies ----
 
 def test_permissions_boundary_intersects_identity_policies() -> None:
     broad = identity(allow("*"))
@@ -178,7 +178,7 @@ def test_session_policy_does_not_apply_to_an_iam_user() -> None:
     assert result.ignored == ("session policies: the principal is not a session",)
 
 
-# -- SCPs ------------------------------------------------------------------------------------------
+# -- SCPs ----
 
 FULL_ACCESS = policy(PolicyKind.SCP, allow("*"), name="FullAWSAccess")
 
@@ -224,7 +224,7 @@ def test_explicit_deny_reason_prefers_scp_over_identity() -> None:
     assert {m.policy_kind for m in result.matched} == {PolicyKind.SCP, PolicyKind.IDENTITY}
 
 
-# -- root -----------------------------------------------------------------------------------------
+# -- root ----
 
 def test_root_user_is_allowed_in_its_own_account_unless_explicitly_denied() -> None:
     assert decide(ROOT, "iam:CreateUser", f"arn:aws:iam::{A}:user/x").allowed
@@ -236,7 +236,7 @@ def test_root_user_is_allowed_in_its_own_account_unless_explicitly_denied() -> N
     assert decide(ROOT, GET, OBJECT, resource_account=B, resource_policy=other_bucket).allowed
 
 
-# -- role trust policies --------------------------------------------------------------------------
+# -- role trust policies ----
 
 TARGET_ROLE = f"arn:aws:iam::{A}:role/Target"
 
@@ -292,7 +292,7 @@ def test_service_principal_in_a_trust_policy() -> None:
                       resource_policy=trust, trust=True).allowed
 
 
-# -- cross-account --------------------------------------------------------------------------------
+# -- cross-account ----
 
 BOB = f"arn:aws:iam::{B}:user/bob"
 A_OBJECT = "arn:aws:s3:::a-bucket/key"
@@ -344,7 +344,7 @@ def test_cross_account_session_is_limited_by_its_session_policy() -> None:
     assert result.reason == "because no session policy allows the s3:GetObject action"
 
 
-# -- principals outside accounts, NotPrincipal -----------------------------------------------
+# -- principals outside accounts, NotPrincipal ----
 
 def test_anonymous_and_services_are_allowed_only_by_the_resource_policy() -> None:
     assert decide("anonymous", GET, OBJECT).reason == (
