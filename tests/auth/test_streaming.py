@@ -112,7 +112,7 @@ def test_aws_example_tampering() -> None:
         _decode(result.chunk_decoder(), _doc_body(final_signature="0" * 64), 65536)
 
     # Dropping a chunk breaks the chain even though every remaining signature is genuine.
-    first, second, final = DOC_CHUNK_SIGNATURES
+    _, second, final = DOC_CHUNK_SIGNATURES
     skipped = (
         f"400;chunk-signature={second}\r\n".encode()
         + b"a" * 1024
@@ -229,7 +229,8 @@ def _signed_trailer_body(
     trailer_signature = sign(
         "AWS4-HMAC-SHA256-TRAILER", previous, hashlib.sha256(canonical.encode()).hexdigest()
     )
-    out += f"x-amz-checksum-crc32:{value}\r\nx-amz-trailer-signature:{trailer_signature}\r\n\r\n".encode()
+    out += f"x-amz-checksum-crc32:{value}\r\n".encode()
+    out += f"x-amz-trailer-signature:{trailer_signature}\r\n\r\n".encode()
     return bytes(out)
 
 
