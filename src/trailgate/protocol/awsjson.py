@@ -76,6 +76,9 @@ _TYPE_NAMES = {
     "boolean": "a Boolean",
     "timestamp": "a Timestamp",
     "blob": "a Blob",
+    "list": "a List",
+    "map": "a Map",
+    "structure": "a Structure",
 }
 
 

@@ -296,9 +296,13 @@ def _header_text(member: Shape, value: Any) -> str:
     if member.serialization.get("jsonvalue"):
         encoded = json.dumps(value, separators=(",", ":")).encode("utf-8")
         return base64.b64encode(encoded).decode("ascii")
+    # S3 writes iso8601 timestamps with milliseconds wherever they appear.
     if member.type_name == "list":
-        return ",".join(write_text(member.member, item, timestamp_format=RFC822) for item in value)
-    return write_text(member, value, timestamp_format=RFC822)
+        return ",".join(
+            write_text(member.member, item, timestamp_format=RFC822, always_millis=True)
+            for item in value
+        )
+    return write_text(member, value, timestamp_format=RFC822, always_millis=True)
 
 
 def _text_root_document(root: str, value: Any) -> bytes:

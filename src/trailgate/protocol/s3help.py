@@ -58,5 +58,6 @@ PARTIAL_CONTENT_OPERATIONS: dict[str, str] = {"GetObject": "ContentRange"}
 # in the request tells them apart; general-purpose endpoints only ever mean ListBuckets.
 UNROUTABLE_OPERATIONS = frozenset({"ListDirectoryBuckets"})
 
+
 def result_root(operation: str) -> str:
     return RESULT_ROOTS.get(operation, f"{operation}Result")
