@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 import boto3
-import botocore
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -21,6 +20,7 @@ from botocore.config import Config as BotoConfig
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from trailgate.testing.clock import client_clock_at
 from trailgate.testing.server import ServerProcess
 
 NO_RETRY = BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
@@ -109,23 +109,8 @@ def _signed_request(
     if when is None:
         signer.add_auth(request)
     else:
-        # botocore stamps the current time; freeze it to build a skewed request.
-        real = botocore.auth.datetime.datetime
-
-        class Frozen(real):  # type: ignore[misc, valid-type]
-            @classmethod
-            def utcnow(cls):
-                return when.replace(tzinfo=None)
-
-            @classmethod
-            def now(cls, tz=None):
-                return when if tz else when.replace(tzinfo=None)
-
-        botocore.auth.datetime.datetime = Frozen
-        try:
+        with client_clock_at(when):
             signer.add_auth(request)
-        finally:
-            botocore.auth.datetime.datetime = real
     return request
 
 

@@ -19,6 +19,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
+from trailgate.testing.clock import client_clock_offset
 from trailgate.testing.server import ServerProcess
 
 NO_RETRY = BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
@@ -227,8 +228,17 @@ def test_duration_beyond_max_session_duration_is_rejected(world: World) -> None:
         assume(world, "bob", "B", DurationSeconds=7201)
     assert code_of(exc) == ("ValidationError", 400)
     assert "MaxSessionDuration" in exc.value.response["Error"]["Message"]
+    # botocore refuses 899 itself; without its check the server must refuse it too.
+    sts = boto3.client(
+        "sts",
+        endpoint_url=world.server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=world.users["bob"]["AccessKeyId"],
+        aws_secret_access_key=world.users["bob"]["SecretAccessKey"],
+        config=BotoConfig(parameter_validation=False, retries={"max_attempts": 1}),
+    )
     with pytest.raises(ClientError) as exc:
-        assume(world, "bob", "B", DurationSeconds=899)
+        sts.assume_role(RoleArn=world.roles["B"], RoleSessionName="short", DurationSeconds=899)
     assert code_of(exc) == ("ValidationError", 400)
 
 
@@ -237,9 +247,12 @@ def test_expired_session_is_rejected(world: World) -> None:
     sts = boto(world.server, "sts", creds)
     assert sts.get_caller_identity()["Account"] == world.a
     world.server.advance_clock(901)
-    with pytest.raises(ClientError) as exc:
+    with client_clock_offset(901), pytest.raises(ClientError) as exc:
         boto(world.server, "sts", creds).get_caller_identity()
     assert code_of(exc)[0] == "ExpiredToken"
+    # The user's own long-term key still works at that time.
+    with client_clock_offset(901):
+        assert boto(world.server, "sts", world.users["bob"]).get_caller_identity()
 
 
 def test_wrong_session_token_is_rejected(world: World) -> None:
