@@ -113,7 +113,7 @@ class JsonCodec:
             return {}
         try:
             document = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise AwsError("SerializationException", "Request body is not valid JSON") from exc
         if not isinstance(document, dict):
             raise AwsError(
@@ -224,7 +224,7 @@ def _scalar_from_json(shape: Shape, value: Any, path: str) -> Any:
                 return parse_timestamp(value)
         elif type_name == "blob" and isinstance(value, str):
             return base64.b64decode(value, validate=True)
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, OverflowError, binascii.Error) as exc:
         raise WireValueError(type_name, value, path) from exc
     raise WireValueError(type_name, value, path)
 

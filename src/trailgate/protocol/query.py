@@ -42,6 +42,8 @@ class _Node:
 
 
 _MISSING = object()
+# AWS list indexes are small; longer digit runs are not indexes (and int() refuses huge ones).
+_MAX_INDEX_DIGITS = 9
 
 
 class QueryCodec:
@@ -194,7 +196,11 @@ def _tree(params: list[tuple[str, str]]) -> _Node:
 
 def _indexed(container: _Node) -> list[tuple[int, _Node]]:
     """Children named by positive integers, in numeric order (`member.2` before `member.10`)."""
-    indexed = [(int(name), child) for name, child in container.children.items() if name.isdigit()]
+    indexed = [
+        (int(name), child)
+        for name, child in container.children.items()
+        if name.isascii() and name.isdigit() and len(name) <= _MAX_INDEX_DIGITS
+    ]
     return sorted((pair for pair in indexed if pair[0] > 0), key=lambda pair: pair[0])
 
 

@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +37,7 @@ from .xmlcodec import MalformedXml, XmlReader, XmlWriter, element_name, is_locat
 XML_CONTENT_TYPE = "application/xml"
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _NO_BODY_STATUSES = frozenset({204, 304})
+_HEADER_BREAKS = re.compile(r"[\r\n\x00]")
 
 MALFORMED_XML_MESSAGE = (
     "The XML you provided was not well-formed or did not validate against our published schema"
@@ -156,10 +158,10 @@ class RestXmlCodec:
             location = member.serialization.get("location")
             wire = str(member.serialization.get("name", name))
             if location == "header":
-                response.headers.append((wire, _header_text(member, value)))
+                response.headers.append((wire, _header_safe(_header_text(member, value))))
             elif location == "headers":
                 for key, item in value.items():
-                    response.headers.append((f"{wire}{key}", str(item)))
+                    response.headers.append((_header_safe(f"{wire}{key}"), _header_safe(str(item))))
             elif location == "statusCode":
                 response.status = int(value)
 
@@ -305,6 +307,12 @@ def _header_text(member: Shape, value: Any) -> str:
     return write_text(member, value, timestamp_format=RFC822, always_millis=True)
 
 
+def _header_safe(text: str) -> str:
+    # Some header values echo request input (response-content-disposition and friends); a line
+    # break there would split the response.
+    return _HEADER_BREAKS.sub(" ", text)
+
+
 def _text_root_document(root: str, value: Any) -> bytes:
     if value:
         element = f'<{root} xmlns="{S3_NAMESPACE}">{_escape(str(value))}</{root}>'
@@ -334,6 +342,10 @@ def _set_default_header(response: HttpResponse, name: str, value: str) -> None:
 
 
 def _finish(response: HttpResponse) -> None:
+    if response.status in _NO_BODY_STATUSES:
+        # HTTP forbids Content-Length on 204 and it is meaningless on 304.
+        response.headers = [(k, v) for k, v in response.headers if k.lower() != "content-length"]
+        return
     # A fixed body's length is known here; a stream's comes from the ContentLength member.
     if response.stream is None and response.header("Content-Length") is None:
         response.headers.append(("Content-Length", str(len(response.body))))
