@@ -10,6 +10,7 @@ from typing import Any
 
 from trailgate import authorization
 from trailgate.auth import authenticate
+from trailgate.calls import ApiCall
 from trailgate.errors import AwsError
 from trailgate.http import HttpRequest, HttpResponse
 from trailgate.protocol.codec import codec_for, error_response
@@ -38,6 +39,13 @@ def _load_services() -> None:
 
 
 _load_services()
+
+
+def record_call(runtime: Runtime, call: ApiCall) -> None:
+    """Hand the finished call to the CloudTrail recorder (trail.recorder), once it exists."""
+    recorder = getattr(runtime, "recorder", None)
+    if recorder is not None:
+        recorder.record(call)
 
 
 def _unknown_operation(route: Route) -> AwsError:
@@ -78,19 +86,40 @@ def handle(runtime: Runtime, request: HttpRequest) -> HttpResponse:
     except AwsError as err:
         return error_response(err, request_id, getattr(err, "service", "s3"))
     codec = codec_for(route.service)
+    call = ApiCall(
+        service=route.service,
+        operation=route.operation,
+        request_id=request_id,
+        event_time=now,
+        principal=None,
+        access_key_id=None,
+        source_ip=request.client_ip,
+        user_agent=request.headers.get("user-agent", "") or "",
+        region=runtime.config.region,
+        params=None,
+        bucket=route.bucket,
+        key=route.key,
+    )
     try:
-        output = _call(runtime, request, route, request_id, now)
-        return codec.serialize(route, output, request_id)
+        output = _call(runtime, request, route, call)
+        response = codec.serialize(route, output, request_id)
+        call.output = output
     except AwsError as err:
-        return codec.serialize_error(err, request_id, route)
+        call.error = err
+        response = codec.serialize_error(err, request_id, route)
     except Exception:
         log.exception("internal error in %s.%s", route.service, route.operation)
-        return codec.serialize_error(_internal_error(route.service), request_id, route)
+        call.error = _internal_error(route.service)
+        response = codec.serialize_error(call.error, request_id, route)
+    # Recorded (durably queued) before the response goes out: an acknowledged call is never
+    # missing from the trail.
+    record_call(runtime, call)
+    return response
 
 
-def _call(
-    runtime: Runtime, request: HttpRequest, route: Route, request_id: str, now: Any
-) -> dict[str, Any]:
+def _call(runtime: Runtime, request: HttpRequest, route: Route, call: ApiCall) -> dict[str, Any]:
+    now = call.event_time
+    request_id = call.request_id
     virtual_bucket = route.bucket if route.addressing_style == "virtual" else None
     auth = authenticate(
         request,
@@ -101,10 +130,16 @@ def _call(
         require_auth=route.service != "s3",
     )
     principal = auth.principal
+    call.principal = principal
+    call.access_key_id = auth.access_key_id
+    if auth.region:
+        call.region = auth.region
     spec = registry.lookup(route.service, route.operation)
     if spec is None:
         raise _unknown_operation(route)
+    call.read_only = spec.read_only
     params = codec_for(route.service).parse(request, route)
+    call.params = params
     ctx = CallContext(
         runtime=runtime,
         principal=principal,
@@ -116,6 +151,7 @@ def _call(
         secure_transport=request.scheme == "https",
         auth=auth,
         request=request,
+        trail=call.trail,
     )
     if spec.authorize is not None:
         for check in spec.authorize(ctx, params):
