@@ -42,10 +42,9 @@ _load_services()
 
 
 def record_call(runtime: Runtime, call: ApiCall) -> None:
-    """Hand the finished call to the CloudTrail recorder (trail.recorder), once it exists."""
-    recorder = getattr(runtime, "recorder", None)
-    if recorder is not None:
-        recorder.record(call)
+    """Hand the finished call to the CloudTrail recorder."""
+    if runtime.recorder is not None:
+        runtime.recorder.record(call)
 
 
 def _unknown_operation(route: Route) -> AwsError:

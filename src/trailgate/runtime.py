@@ -66,6 +66,8 @@ class Runtime:
     policies: LruCache = field(default_factory=lambda: LruCache(20_000))
     # Authorization data that a write can change (credentials, principals' policy sets).
     auth_cache: LruCache = field(default_factory=lambda: LruCache(50_000))
+    # The CloudTrail recorder (trail.recorder); set by Runtime.open, None in bare unit tests.
+    recorder: Any = None
     _generation: int = -1
     _generation_checked: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
