@@ -103,6 +103,8 @@ class RoundTrip:
     region: str = "us-east-1"
     addressing_style: str | None = None
     validate_params: bool = True
+    # "when_supported" (botocore's default) makes uploads aws-chunked with checksum trailers.
+    checksums: str = "when_required"
     router: Router = field(default_factory=Router)
 
     def __post_init__(self) -> None:
@@ -113,7 +115,7 @@ class RoundTrip:
             s3=s3_config or None,
             retries={"total_max_attempts": 1},
             parameter_validation=self.validate_params,
-            request_checksum_calculation="when_required",
+            request_checksum_calculation=self.checksums,
             response_checksum_validation="when_required",
         )
         self.client = boto3.client(

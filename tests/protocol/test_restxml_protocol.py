@@ -860,3 +860,104 @@ def test_method_not_allowed_error_body() -> None:
     assert response.status == 405
     assert b"<Code>MethodNotAllowed</Code>" in response.body
     assert b"<Method>POST</Method><ResourceType>BUCKET</ResourceType>" in response.body
+
+
+def test_aws_chunked_upload_reports_the_decoded_length() -> None:
+    # botocore's default checksum mode frames uploads over https as aws-chunked with a trailer.
+    trip = RoundTrip("s3", endpoint_url=None, checksums="when_supported")
+    params = {"Bucket": BUCKET, "Key": "k", "Body": b"hello world", "ContentEncoding": "gzip"}
+    trip.call("put_object", params, {"ETag": '"e"'})
+    assert trip.last is not None
+    assert "aws-chunked" in (trip.last.request.headers.get("content-encoding") or "")
+    parsed = dict(parsed_input(trip))
+    framed = drain(parsed.pop("Body"))
+    # The body is still framed: decoding it is the auth layer's job, not the protocol's.
+    assert framed.startswith(b"b\r\nhello world\r\n0\r\n")
+    assert parsed["ContentLength"] == 11
+    assert parsed["ContentEncoding"] == "gzip"
+    assert parsed["ChecksumAlgorithm"] == "CRC32"
+
+
+def test_aws_chunked_alone_leaves_no_content_encoding() -> None:
+    request = manual_request(
+        "PUT",
+        "/b/k",
+        headers=[
+            ("Content-Encoding", "aws-chunked"),
+            ("Content-Length", "40"),
+            ("x-amz-decoded-content-length", "5"),
+        ],
+        body=None,
+    )
+    parsed = _parse(request)
+    assert parsed["ContentLength"] == 5
+    assert "ContentEncoding" not in parsed
+
+
+# --- traits no S3 operation uses today, checked against a small synthetic model ------------------
+
+
+def _synthetic_route() -> Route:
+    from botocore.model import OperationModel, ServiceModel
+
+    model = ServiceModel(
+        {
+            "metadata": {"protocol": "rest-xml", "apiVersion": "2020-01-01", "endpointPrefix": "x"},
+            "operations": {
+                "Probe": {
+                    "name": "Probe",
+                    "http": {"method": "POST", "requestUri": "/{Bucket}?probe"},
+                    "input": {"shape": "ProbeInput"},
+                    "output": {"shape": "ProbeOutput"},
+                }
+            },
+            "shapes": {
+                "ProbeInput": {
+                    "type": "structure",
+                    "members": {
+                        "Bucket": {"shape": "S", "location": "uri", "locationName": "Bucket"},
+                        "Doc": {"shape": "J", "location": "header", "locationName": "x-doc"},
+                        "Ids": {"shape": "L", "location": "querystring", "locationName": "id"},
+                    },
+                },
+                "ProbeOutput": {
+                    "type": "structure",
+                    "members": {
+                        "Status": {"shape": "I", "location": "statusCode"},
+                        "Doc": {"shape": "J", "location": "header", "locationName": "x-doc"},
+                        "Names": {"shape": "L", "location": "header", "locationName": "x-names"},
+                    },
+                },
+                "S": {"type": "string"},
+                "I": {"type": "integer"},
+                "J": {"type": "string", "jsonvalue": True},
+                "L": {"type": "list", "member": {"shape": "S"}},
+            },
+        },
+        service_name="s3",
+    )
+
+    class SyntheticRoute(Route):
+        @property
+        def operation_model(self) -> OperationModel:
+            return model.operation_model("Probe")
+
+    return SyntheticRoute("s3", "Probe", bucket="b")
+
+
+def test_status_code_member_json_value_header_and_list_members() -> None:
+    import base64
+
+    probe = _synthetic_route()
+    doc = {"a": [1, 2], "b": "c"}
+    encoded = base64.b64encode(json.dumps(doc).encode()).decode()
+    request = manual_request(
+        "POST", "/b", query="probe&id=1&id=2", headers=[("x-doc", encoded)], body=b""
+    )
+    assert codec_for("s3").parse(request, probe) == {"Bucket": "b", "Doc": doc, "Ids": ["1", "2"]}
+    response = codec_for("s3").serialize(
+        probe, {"Status": 202, "Doc": doc, "Names": ["x", "y"]}, "rid"
+    )
+    assert response.status == 202
+    assert json.loads(base64.b64decode(response.header("x-doc") or "")) == doc
+    assert response.header("x-names") == "x,y"

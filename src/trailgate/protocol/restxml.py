@@ -24,6 +24,8 @@ from ..errors import AwsError
 from ..http import HttpRequest, HttpResponse
 from .routing import Route
 from .s3help import (
+    AWS_CHUNKED_ENCODING,
+    DECODED_LENGTH_HEADER,
     PARTIAL_CONTENT_OPERATIONS,
     S3_NAMESPACE,
     TEXT_ROOT_OPERATIONS,
@@ -95,6 +97,7 @@ class RestXmlCodec:
                 }
                 if found:
                     parsed[name] = found
+        _undo_aws_chunked_framing(shape, parsed, request)
         parsed.update(self._read_payload(shape, request))
         if find_violations(shape, parsed, frozenset({REQUIRED})):
             raise _missing_input_error(shape, parsed)
@@ -273,6 +276,27 @@ def _read_header_member(member: Shape, wire: str, request: HttpRequest) -> Any:
         raise _invalid_argument(exc) from exc
     except (ValueError, binascii.Error) as exc:
         raise _invalid_argument(WireValueError("jsonvalue", text, wire)) from exc
+
+
+def _undo_aws_chunked_framing(shape: Shape, parsed: dict[str, Any], request: HttpRequest) -> None:
+    for name, member in shape.members.items():
+        if member.serialization.get("location") != "header":
+            continue
+        wire = str(member.serialization.get("name", name)).lower()
+        if wire == "content-length":
+            decoded = (request.headers.get(DECODED_LENGTH_HEADER) or "").strip()
+            if decoded:
+                try:
+                    parsed[name] = read_text(member, decoded, name=DECODED_LENGTH_HEADER)
+                except WireValueError as exc:
+                    raise _invalid_argument(exc) from exc
+        elif wire == "content-encoding" and name in parsed:
+            codings = [c.strip() for c in str(parsed[name]).split(",")]
+            kept = [c for c in codings if c and c.lower() != AWS_CHUNKED_ENCODING]
+            if kept:
+                parsed[name] = ",".join(kept)
+            else:
+                del parsed[name]
 
 
 def _invalid_argument(exc: WireValueError) -> AwsError:

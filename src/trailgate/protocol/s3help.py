@@ -59,5 +59,12 @@ PARTIAL_CONTENT_OPERATIONS: dict[str, str] = {"GetObject": "ContentRange"}
 UNROUTABLE_OPERATIONS = frozenset({"ListDirectoryBuckets"})
 
 
+# aws-chunked uploads (SigV4 streaming, checksum trailers): Content-Length counts the chunk
+# framing, so the object's length is x-amz-decoded-content-length; and `aws-chunked` in
+# Content-Encoding describes the transfer, so S3 does not store it with the object.
+DECODED_LENGTH_HEADER = "x-amz-decoded-content-length"
+AWS_CHUNKED_ENCODING = "aws-chunked"
+
+
 def result_root(operation: str) -> str:
     return RESULT_ROOTS.get(operation, f"{operation}Result")
