@@ -171,13 +171,30 @@ def test_missing_authentication_is_rejected(server: ServerProcess) -> None:
 
 def test_presigned_get_caller_identity(server: ServerProcess) -> None:
     sts = root_client(server, "sts")
-    url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=60)
+    url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=60, HttpMethod="GET")
     with urllib.request.urlopen(url) as resp:
         body = resp.read().decode()
     assert f"<Arn>arn:aws:iam::{server.management_account_id}:root</Arn>" in body
     tampered = url.replace("X-Amz-Expires=60", "X-Amz-Expires=61")
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(tampered)
+    assert exc.value.code == 403
+    # Without HttpMethod botocore signs a query-protocol URL for POST (its method for STS):
+    # it is valid for POST only.
+    post_url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=60)
+    with urllib.request.urlopen(urllib.request.Request(post_url, data=b"", method="POST")) as resp:
+        assert resp.status == 200
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(post_url)
+    assert exc.value.code == 403
+
+
+def test_presigned_url_expires(server: ServerProcess) -> None:
+    sts = root_client(server, "sts")
+    url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=1, HttpMethod="GET")
+    server.advance_clock(2)
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(url)
     assert exc.value.code == 403
 
 
