@@ -78,9 +78,11 @@ class Router:
             return self._route_json(target, request)
         params = query_parameters(request)
         action = _first(params, "Action")
-        if action is not None and request.path in ("", "/"):
-            return _route_query(action, _first(params, "Version"), request, params)
         scope = credential_scope_service(request, params)
+        # Query-protocol requests go to "/"; elsewhere an `Action` parameter is only believed
+        # when the request was signed for IAM or STS (S3 keys may carry any query string).
+        if action is not None and (request.path in ("", "/") or scope in QUERY_SERVICES):
+            return _route_query(action, _first(params, "Version"), request, params)
         if scope in QUERY_SERVICES:
             raise RoutingError("MissingAction", "Missing Action", service=scope)
         if scope in JSON_SERVICES:
