@@ -16,6 +16,7 @@ from trailgate.services.iam import (  # noqa: F401 - importing registers the ope
     login_profiles,
     managed_policies,
     roles,
+    simulate,
     users,
 )
 from trailgate.services.iam.managed_aws import ensure_aws_managed_policies
