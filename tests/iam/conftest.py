@@ -4,7 +4,6 @@ optionally through the real authorization step (operation's checks + policy engi
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,11 +121,9 @@ def other_root(runtime: Runtime) -> Caller:
     return Caller(runtime, Principal.root(created.account.id))
 
 
-def decode(document: str) -> str:
-    return urllib.parse.unquote(document)
-
-
-ALLOW_ALL = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+ALLOW_ALL = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+)
 S3_READ = (
     '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", '
     '"s3:List*"], "Resource": "*"}]}'

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-
 from tests.iam.conftest import Caller
+
 from trailgate.store.schema import access_keys
 
 

@@ -8,8 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from tests.iam.conftest import ALLOW_ALL, S3_READ, TRUST_EC2, Caller
+
 from trailgate.services import registry
 from trailgate.services.iam.principal_policies import policy_inputs, policy_sources
 from trailgate.store.schema_iam import sts_sessions

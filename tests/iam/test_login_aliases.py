@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-
 from tests.iam.conftest import Caller
+
 from trailgate.services import accounts
 from trailgate.services.iam.login_profiles import verify_password
 from trailgate.store.schema_iam import iam_login_profiles

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.iam.conftest import ALLOW_ALL, TRUST_EC2, Caller, decode
+from tests.iam.conftest import ALLOW_ALL, TRUST_EC2, Caller
 
 
 def test_role_lifecycle(root: Caller) -> None:
@@ -12,7 +12,7 @@ def test_role_lifecycle(root: Caller) -> None:
                         AssumeRolePolicyDocument=TRUST_EC2, Description="the app")["Role"]
     assert created["Arn"] == f"arn:aws:iam::{root.account}:role/svc/App"
     assert created["RoleId"].startswith("AROA")
-    assert decode(created["AssumeRolePolicyDocument"]) == TRUST_EC2
+    assert created["AssumeRolePolicyDocument"] == TRUST_EC2
     assert "MaxSessionDuration" not in created and "RoleLastUsed" not in created
     got = root.call("GetRole", RoleName="app")["Role"]
     assert got["MaxSessionDuration"] == 3600 and got["RoleLastUsed"] == {}
@@ -36,7 +36,7 @@ def test_role_lifecycle(root: Caller) -> None:
         "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{root.account}:root"},
         "Action": "sts:AssumeRole"}]})
     root.call("UpdateAssumeRolePolicy", RoleName="App", PolicyDocument=new_trust)
-    assert decode(root.call("GetRole", RoleName="App")["Role"]["AssumeRolePolicyDocument"]) == (
+    assert root.call("GetRole", RoleName="App")["Role"]["AssumeRolePolicyDocument"] == (
         new_trust)
 
     root.call("DeleteRole", RoleName="App")

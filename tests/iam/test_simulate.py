@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.iam.conftest import S3_READ, TRUST_EC2, Caller
+
 from trailgate.services.iam.simulate import statement_spans
 
 DENY_DELETE = json.dumps({"Version": "2012-10-17", "Statement": [

@@ -7,7 +7,6 @@ situation, so operation bodies read like the AWS documentation of their errors.
 from __future__ import annotations
 
 import re
-import urllib.parse
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -69,9 +68,13 @@ def looks_like_arn(value: str) -> bool:
     return value.startswith("arn:") and len(value.split(":", 5)) == 6
 
 
-def encode_document(text: str) -> str:
-    """A policy document as IAM returns it: URL-encoded per RFC 3986 (SDKs decode it)."""
-    return urllib.parse.quote(text, safe="")
+def stored_document(text: str) -> str:
+    """A policy document for an output shape: exactly as stored.
+
+    IAM sends documents URL-encoded; the query codec does that for every member of the
+    model's policyDocumentType, so operations hand over the plain text.
+    """
+    return text
 
 
 # -- error texts ---------------------------------------------------------------------------

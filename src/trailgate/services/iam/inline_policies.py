@@ -14,7 +14,7 @@ from sqlalchemy import Connection, delete, select
 
 from trailgate.services.accounts import bump_generation
 from trailgate.services.iam import authz, entities
-from trailgate.services.iam.common import caller_account, encode_document, no_such_inline_policy
+from trailgate.services.iam.common import caller_account, no_such_inline_policy, stored_document
 from trailgate.services.iam.documents import check_inline_document
 from trailgate.services.iam.pagination import paginate
 from trailgate.services.registry import Authorizer, CallContext, operation
@@ -119,7 +119,7 @@ def _register(kind: OwnerKind) -> None:
         return {
             kind.name_param: owner.name,
             "PolicyName": row.name,
-            "PolicyDocument": encode_document(row.document),
+            "PolicyDocument": stored_document(row.document),
         }
 
     @operation(

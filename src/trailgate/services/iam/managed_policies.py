@@ -26,13 +26,13 @@ from trailgate.services.iam.common import (
     already_exists,
     caller_account,
     delete_conflict,
-    encode_document,
     invalid_arn,
     limit_exceeded,
     looks_like_arn,
     policy_arn,
     policy_not_found,
     policy_version_not_found,
+    stored_document,
     utc,
 )
 from trailgate.services.iam.documents import check_managed_document
@@ -158,7 +158,7 @@ def _require_own(ctx: CallContext, conn: Connection, arn: str, action: str) -> P
 def _version_shape(row: Any, default_version: str, with_document: bool) -> dict[str, Any]:
     shape: dict[str, Any] = {}
     if with_document:
-        shape["Document"] = encode_document(row.document)
+        shape["Document"] = stored_document(row.document)
     shape.update(
         VersionId=row.version_id,
         IsDefaultVersion=row.version_id == default_version,

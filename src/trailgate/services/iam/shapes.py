@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trailgate.services.iam.common import encode_document
+from trailgate.services.iam.common import stored_document
 from trailgate.services.iam.entities import GroupRecord, PolicyRecord, RoleRecord, UserRecord
 
 # The API reference: "This data type can only have a value of Policy." IAM answers "Policy",
@@ -68,7 +68,7 @@ def role_shape(
         "RoleId": role.id,
         "Arn": role.arn,
         "CreateDate": role.created_at,
-        "AssumeRolePolicyDocument": encode_document(role.trust_policy),
+        "AssumeRolePolicyDocument": stored_document(role.trust_policy),
     }
     if role.description:
         shape["Description"] = role.description
