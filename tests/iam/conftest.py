@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.iam.shape_check import check_output
 
 from trailgate import authorization
 from trailgate.auth.principal import Principal
@@ -57,7 +58,9 @@ class Caller:
         """The operation body alone (no authorization)."""
         spec = registry.lookup("iam", operation)
         assert spec is not None, operation
-        return spec.func(self.ctx(), params)
+        output = spec.func(self.ctx(), params)
+        check_output(operation, output)
+        return output
 
     def checks(self, operation: str, **params: Any) -> list[AuthzCheck]:
         spec = registry.lookup("iam", operation)
@@ -74,7 +77,9 @@ class Caller:
                 result = authorization.evaluate_check(ctx, check)
                 if not result.allowed:
                     raise authorization.access_denied("iam", result)
-        return spec.func(ctx, params)
+        output = spec.func(ctx, params)
+        check_output(operation, output)
+        return output
 
     def fails(self, operation: str, **params: Any) -> AwsError:
         with pytest.raises(AwsError) as exc:

@@ -135,7 +135,7 @@ def test_access_keys_of_a_user_sign_requests(server: ServerProcess) -> None:
     assert error_of(exc) == ("LimitExceeded", 409, "Cannot exceed quota for AccessKeysPerUser: 2")
 
 
-def require_aws_managed_policies(admin) -> None:  # noqa: ANN001
+def require_aws_managed_policies(admin) -> None:
     try:
         admin.get_policy(PolicyArn=READ_ONLY)
     except ClientError as err:

@@ -8,6 +8,7 @@ split by entity; `principal_policies` is what the authorization pipeline and STS
 
 from trailgate.services.iam import (  # noqa: F401 - importing registers the operations
     access_keys,
+    account,
     aliases,
     attachments,
     boundaries,
