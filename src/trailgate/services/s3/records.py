@@ -1,0 +1,315 @@
+"""S3's view of the store: buckets and object versions as values, the reads every operation
+shares, and the blob store of a runtime.
+
+A bucket's authorization facts (owner, policy, existence) are cached in the runtime's auth
+cache; every write that changes them bumps the auth generation, so other workers see it within
+`GENERATION_TTL`. Object rows are always read fresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, RowMapping, select
+
+from trailgate.store.blobs import BlobStore
+from trailgate.store.schema_s3 import s3_buckets, s3_object_versions, s3_objects, s3_parts
+
+if TYPE_CHECKING:
+    from trailgate.policy import CompiledPolicy
+    from trailgate.runtime import Runtime
+
+NULL_VERSION = "null"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    owner_account: str
+    region: str
+    created_at: datetime
+    versioning: str | None
+    object_ownership: str | None
+    policy: str | None
+    acl: str | None
+    tags: str | None
+    compiled_policy: CompiledPolicy | None = field(default=None, compare=False)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:s3:::{self.name}"
+
+    @property
+    def acls_enabled(self) -> bool:
+        return self.object_ownership != "BucketOwnerEnforced"
+
+
+@dataclass
+class ObjectVersion:
+    """One version of a key: the current object, a noncurrent version or a delete marker."""
+
+    bucket: str
+    key: str
+    version_id: str
+    seq: int
+    size: int
+    etag: str
+    last_modified: datetime
+    headers: dict[str, str]
+    user_metadata: dict[str, str]
+    blob: str | None
+    upload_id: str | None
+    parts_count: int | None
+    checksum_algorithm: str | None
+    checksum_value: str | None
+    tags: list[dict[str, str]]
+    acl: str | None
+    owner_account: str
+    storage_class: str
+    is_delete_marker: bool = False
+    is_current: bool = False
+
+    @property
+    def quoted_etag(self) -> str:
+        return f'"{self.etag}"'
+
+    def tag_map(self) -> dict[str, str]:
+        return {t["Key"]: t["Value"] for t in self.tags}
+
+    def row(self) -> dict[str, Any]:
+        """The columns shared by both object tables."""
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "version_id": self.version_id,
+            "seq": self.seq,
+            "size": self.size,
+            "etag": self.etag,
+            "last_modified": self.last_modified,
+            "headers": json.dumps(self.headers) if self.headers else None,
+            "user_metadata": json.dumps(self.user_metadata) if self.user_metadata else None,
+            "blob": self.blob,
+            "upload_id": self.upload_id,
+            "parts_count": self.parts_count,
+            "checksum_algorithm": self.checksum_algorithm,
+            "checksum_value": self.checksum_value,
+            "tags": json.dumps(self.tags) if self.tags else None,
+            "acl": self.acl,
+            "owner_account": self.owner_account,
+            "storage_class": self.storage_class,
+        }
+
+
+def version_from_row(m: RowMapping, *, current: bool) -> ObjectVersion:
+    return ObjectVersion(
+        bucket=m["bucket"],
+        key=m["key"],
+        version_id=m["version_id"],
+        seq=m["seq"],
+        size=m["size"],
+        etag=m["etag"],
+        last_modified=m["last_modified"],
+        headers=json.loads(m["headers"]) if m["headers"] else {},
+        user_metadata=json.loads(m["user_metadata"]) if m["user_metadata"] else {},
+        blob=m["blob"],
+        upload_id=m["upload_id"],
+        parts_count=m["parts_count"],
+        checksum_algorithm=m["checksum_algorithm"],
+        checksum_value=m["checksum_value"],
+        tags=json.loads(m["tags"]) if m["tags"] else [],
+        acl=m["acl"],
+        owner_account=m["owner_account"],
+        storage_class=m["storage_class"],
+        is_delete_marker=bool(m.get("is_delete_marker", False)),
+        is_current=current,
+    )
+
+
+def canonical_id(account_id: str) -> str:
+    """The S3 canonical user id of an account: 64 hex characters, stable per account."""
+    return hashlib.sha256(f"trailgate-s3-canonical-user:{account_id}".encode()).hexdigest()
+
+
+def owner_of(account_id: str) -> dict[str, str]:
+    return {"DisplayName": account_id, "ID": canonical_id(account_id)}
+
+
+def new_version_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+_last_seq = 0
+_seq_lock = threading.Lock()
+
+
+def next_seq() -> int:
+    """Strictly increasing in this process, and across processes as far as the clock allows."""
+    global _last_seq
+    with _seq_lock:
+        value = max(time.time_ns(), _last_seq + 1)
+        _last_seq = value
+        return value
+
+
+# --- buckets -------------------------------------------------------------------------------
+
+
+def _bucket_from_row(runtime: Runtime, m: RowMapping) -> Bucket:
+    compiled = None
+    if m["policy"]:
+        from trailgate.policy import PolicyKind
+
+        compiled = runtime.compile(
+            m["policy"], PolicyKind.RESOURCE, name=f"bucket-policy/{m['name']}"
+        )
+    return Bucket(
+        name=m["name"],
+        owner_account=m["owner_account"],
+        region=m["region"],
+        created_at=m["created_at"],
+        versioning=m["versioning"],
+        object_ownership=m["object_ownership"],
+        policy=m["policy"],
+        acl=m["acl"],
+        tags=m["tags"],
+        compiled_policy=compiled,
+    )
+
+
+def read_bucket(
+    runtime: Runtime, conn: Connection, name: str, *, lock: bool = False
+) -> Bucket | None:
+    query = select(s3_buckets).where(s3_buckets.c.name == name)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return _bucket_from_row(runtime, row._mapping) if row else None
+
+
+def cached_bucket(runtime: Runtime, name: str) -> Bucket | None:
+    """The bucket as authorization sees it (cached; None if it does not exist)."""
+    cache = runtime.fresh_auth_cache()
+    key = ("s3-bucket", name)
+    bucket = cache.get(key)
+    if bucket is not None:
+        return bucket  # type: ignore[no-any-return]
+    with runtime.db.read() as conn:
+        bucket = read_bucket(runtime, conn, name)
+    if bucket is not None:
+        cache.put(key, bucket)
+    return bucket
+
+
+def bucket_changed(runtime: Runtime, conn: Connection) -> None:
+    """Inside the transaction that changed a bucket's existence, owner or policy."""
+    from trailgate.services.accounts import bump_generation
+
+    bump_generation(conn)
+
+
+# --- objects -------------------------------------------------------------------------------
+
+
+def current_object(conn: Connection, bucket: str, key: str) -> ObjectVersion | None:
+    row = conn.execute(
+        select(s3_objects).where(s3_objects.c.bucket == bucket, s3_objects.c.key == key)
+    ).first()
+    return version_from_row(row._mapping, current=True) if row else None
+
+
+def latest_noncurrent(conn: Connection, bucket: str, key: str) -> ObjectVersion | None:
+    t = s3_object_versions
+    row = conn.execute(
+        select(t).where(t.c.bucket == bucket, t.c.key == key).order_by(t.c.seq.desc()).limit(1)
+    ).first()
+    return version_from_row(row._mapping, current=False) if row else None
+
+
+def find_version(conn: Connection, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
+    """The version `version_id` of `key`, current or not; is_current tells which."""
+    current = current_object(conn, bucket, key)
+    if current is not None and current.version_id == version_id:
+        return current
+    t = s3_object_versions
+    row = conn.execute(
+        select(t).where(t.c.bucket == bucket, t.c.key == key, t.c.version_id == version_id)
+    ).first()
+    if row is None:
+        return None
+    found = version_from_row(row._mapping, current=False)
+    if current is None and found.is_delete_marker:
+        latest = latest_noncurrent(conn, bucket, key)
+        found.is_current = latest is not None and latest.version_id == found.version_id
+    return found
+
+
+def latest_version(conn: Connection, bucket: str, key: str) -> ObjectVersion | None:
+    """The current object, else the newest delete marker if it is the latest version."""
+    current = current_object(conn, bucket, key)
+    if current is not None:
+        return current
+    latest = latest_noncurrent(conn, bucket, key)
+    if latest is not None and latest.is_delete_marker:
+        latest.is_current = True
+        return latest
+    return None
+
+
+def segments(conn: Connection, version: ObjectVersion) -> list[tuple[str, int]]:
+    """The blobs of a body in order, with their sizes."""
+    if version.upload_id is None:
+        return [(version.blob, version.size)] if version.blob else []
+    rows = conn.execute(
+        select(s3_parts.c.blob, s3_parts.c.size)
+        .where(s3_parts.c.upload_id == version.upload_id)
+        .order_by(s3_parts.c.part_number)
+    ).all()
+    return [(r.blob, r.size) for r in rows]
+
+
+# --- the blob store of a runtime -------------------------------------------------------------
+
+_stores: dict[str, BlobStore] = {}
+_stores_lock = threading.Lock()
+
+
+def blob_store(runtime: Runtime) -> BlobStore:
+    """The runtime's blob store; the first use in a process sweeps debris of dead writers."""
+    key = str(runtime.config.data_dir)
+    store = _stores.get(key)
+    if store is None:
+        with _stores_lock:
+            store = _stores.get(key)
+            if store is None:
+                store = BlobStore(runtime.config.data_dir)
+                _sweep(runtime, store)
+                _stores[key] = store
+    return store
+
+
+def referenced_blobs(runtime: Runtime, names: list[str]) -> set[str]:
+    found: set[str] = set()
+    with runtime.db.read() as conn:
+        for column in (s3_objects.c.blob, s3_object_versions.c.blob, s3_parts.c.blob):
+            rows = conn.execute(select(column).where(column.in_(names))).all()
+            found.update(r[0] for r in rows)
+    return found
+
+
+def _sweep(runtime: Runtime, store: BlobStore) -> int:
+    return store.sweep(lambda names: referenced_blobs(runtime, names))
+
+
+def cleanup_orphans(runtime: Runtime) -> int:
+    """Remove temporary files and unreferenced blobs left by crashed writers; returns the count.
+
+    Safe while other workers serve requests: only files of processes that are gone are touched.
+    """
+    return _sweep(runtime, blob_store(runtime))

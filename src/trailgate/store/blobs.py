@@ -1,0 +1,193 @@
+"""The durable blob store: object bodies as immutable files under `<data-dir>/blobs/`.
+
+A body is written to `blobs/tmp/<name>.tmp`, fsynced, renamed to `blobs/<aa>/<name>` and the
+directory fsynced; only then may metadata refer to it. Names are unique and never reused, so an
+overwrite never touches the file a reader may be streaming (a reader holds its file open; POSIX
+keeps an unlinked file readable until it is closed).
+
+A crash can leave two kinds of debris, both harmless to readers: temporary files, and blobs
+renamed into place whose metadata transaction never committed (or whose row was deleted before
+the file was). `sweep` removes both. A name carries its writer's process id, so a sweep never
+removes what a live process may still commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+BLOBS_DIR = "blobs"
+TMP_DIR = "tmp"
+_TMP_SUFFIX = ".tmp"
+# Debris of a process id that is alive again (reused) is kept this long before it is removed.
+_STALE_AFTER = 24 * 3600.0
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _writer_pid(name: str) -> int | None:
+    _, _, pid = name.partition(".")
+    pid = pid.removesuffix(_TMP_SUFFIX)
+    return int(pid) if pid.isdigit() else None
+
+
+class BlobWriter:
+    """One body being written. `write` as bytes arrive, then `commit()` (durable) or `abort()`."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+        self.name = f"{secrets.token_hex(16)}.{os.getpid()}"
+        self._tmp = store.root / TMP_DIR / f"{self.name}{_TMP_SUFFIX}"
+        self._file: BinaryIO | None = open(self._tmp, "xb")  # noqa: SIM115 - closed in commit/abort
+        self.size = 0
+        self._done = False
+
+    def write(self, data: bytes | memoryview) -> None:
+        assert self._file is not None
+        self._file.write(data)
+        self.size += len(data)
+
+    def commit(self) -> str:
+        """Make the blob durable under its final name; returns the name."""
+        assert self._file is not None
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._file = None
+        final = self._store.path(self.name)
+        os.rename(self._tmp, final)
+        _fsync_dir(final.parent)
+        self._done = True
+        return self.name
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if not self._done:
+            with contextlib.suppress(FileNotFoundError):
+                self._tmp.unlink()
+        self._done = True
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None or not self._done:
+            self.abort()
+
+
+class BlobStore:
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir) / BLOBS_DIR
+        self._ensure_layout()
+
+    def _ensure_layout(self) -> None:
+        created = False
+        if not self.root.is_dir():
+            self.root.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(self.root.parent)
+            created = True
+        for name in [TMP_DIR, *(f"{i:02x}" for i in range(256))]:
+            sub = self.root / name
+            if not sub.is_dir():
+                sub.mkdir(exist_ok=True)
+                created = True
+        if created:
+            # The fan-out directories must survive a crash before any blob is renamed into them.
+            _fsync_dir(self.root)
+
+    def path(self, name: str) -> Path:
+        return self.root / name[:2] / name
+
+    def writer(self) -> BlobWriter:
+        return BlobWriter(self)
+
+    def put(self, data: bytes) -> str:
+        with self.writer() as writer:
+            writer.write(data)
+            return writer.commit()
+
+    def open(self, name: str) -> BinaryIO:
+        return open(self.path(name), "rb")
+
+    def delete(self, names: Iterable[str | None]) -> None:
+        """Remove blobs whose metadata is already gone (a crash before this leaves orphans that
+        `sweep` removes)."""
+        for name in names:
+            if name:
+                with contextlib.suppress(FileNotFoundError):
+                    self.path(name).unlink()
+
+    def _files(self) -> Iterator[Path]:
+        for sub in sorted(self.root.iterdir()):
+            if sub.name == TMP_DIR or not sub.is_dir():
+                continue
+            yield from sub.iterdir()
+
+    def _removable(self, path: Path, now: float) -> bool:
+        pid = _writer_pid(path.name)
+        if pid is None or not _pid_alive(pid):
+            return True
+        try:
+            return now - path.stat().st_mtime > _STALE_AFTER and pid != os.getpid()
+        except FileNotFoundError:
+            return False
+
+    def sweep(self, referenced: Callable[[list[str]], set[str]], batch: int = 500) -> int:
+        """Remove temporary files and unreferenced blobs of writers that are gone.
+
+        `referenced(names)` returns the subset of `names` that some metadata row uses.
+        Returns how many files were removed.
+        """
+        now = time.time()
+        removed = 0
+        for tmp in list((self.root / TMP_DIR).iterdir()):
+            if self._removable(tmp, now):
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                    removed += 1
+        pending: list[Path] = []
+
+        def flush() -> int:
+            used = referenced([p.name for p in pending])
+            count = 0
+            for path in pending:
+                if path.name not in used:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                        count += 1
+            pending.clear()
+            return count
+
+        for path in self._files():
+            if self._removable(path, now):
+                pending.append(path)
+                if len(pending) >= batch:
+                    removed += flush()
+        if pending:
+            removed += flush()
+        return removed
