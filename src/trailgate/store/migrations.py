@@ -11,7 +11,12 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, inspect, select
 
-from trailgate.store import schema, schema_iam, schema_s3  # noqa: F401 - register tables
+from trailgate.store import (  # noqa: F401 - register tables
+    schema,
+    schema_iam,
+    schema_s3,
+    schema_trail,
+)
 from trailgate.store.db import Database
 
 Step = Callable[[Connection], None]
@@ -30,6 +35,7 @@ STEPS: list[Step] = [
     _create_tables_since(1),
     _create_tables_since(2),
     _create_tables_since(3),
+    _create_tables_since(4),
 ]
 
 LATEST = len(STEPS)
