@@ -170,3 +170,21 @@ def test_user_permissions_boundary(root: Caller) -> None:
     err = root.fails("CreateUser", UserName="c", PermissionsBoundary=bad)
     assert (err.code, err.message) == ("InvalidInput", f"ARN {bad} is not valid.")
     assert root.fails("GetUser", UserName="c").code == "NoSuchEntity"  # nothing written
+
+
+def test_concurrent_creates_of_one_name(root: Caller) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from trailgate.errors import AwsError
+
+    def create(i: int) -> str:
+        try:
+            root.call("CreateUser", UserName="Racer" if i % 2 else "racer")
+            return "created"
+        except AwsError as err:
+            return err.code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(create, range(6)))
+    assert sorted(outcomes) == ["EntityAlreadyExists"] * 5 + ["created"]
+    assert len(root.call("ListUsers")["Users"]) == 1

@@ -13,7 +13,12 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from trailgate.services.iam import authz
-from trailgate.services.iam.common import already_exists, caller_account, no_such_entity
+from trailgate.services.iam.common import (
+    already_exists,
+    caller_account,
+    no_such_entity,
+    unique_or,
+)
 from trailgate.services.iam.pagination import paginate
 from trailgate.services.registry import CallContext, operation
 from trailgate.store import schema
@@ -56,7 +61,8 @@ def create_account_alias(ctx: CallContext, params: dict[str, Any]) -> dict[str, 
                 return {}
             raise already_exists(f"The account alias {alias} already exists.")
         conn.execute(delete(iam_account_aliases).where(iam_account_aliases.c.account_id == account))
-        conn.execute(iam_account_aliases.insert().values(alias=alias, account_id=account))
+        with unique_or(already_exists(f"The account alias {alias} already exists.")):
+            conn.execute(iam_account_aliases.insert().values(alias=alias, account_id=account))
         conn.execute(
             schema.accounts.update().where(schema.accounts.c.id == account).values(alias=alias)
         )

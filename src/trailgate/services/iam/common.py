@@ -7,8 +7,12 @@ situation, so operation bodies read like the AWS documentation of their errors.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
 
 from trailgate.errors import AwsError
 
@@ -75,6 +79,15 @@ def stored_document(text: str) -> str:
     model's policyDocumentType, so operations hand over the plain text.
     """
     return text
+
+
+@contextmanager
+def unique_or(error: AwsError) -> Iterator[None]:
+    """Turn a unique-constraint race (two creates of one name at once) into IAM's error."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise error from exc
 
 
 # -- error texts ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, exists, func, select
 
+from trailgate.errors import AwsError
 from trailgate.services import ids
 from trailgate.services.accounts import bump_generation
 from trailgate.services.iam import authz, entities
@@ -24,6 +25,7 @@ from trailgate.services.iam.common import (
     delete_conflict,
     group_arn,
     limit_exceeded,
+    unique_or,
 )
 from trailgate.services.iam.pagination import paginate
 from trailgate.services.iam.shapes import group_shape, user_shape
@@ -39,7 +41,7 @@ from trailgate.store.schema_iam import (
 MAX_GROUPS_PER_USER = 10
 
 
-def _group_exists(name: str) -> Exception:
+def _group_exists(name: str) -> AwsError:
     return already_exists(f"Group with name {name} already exists.")
 
 
@@ -57,16 +59,17 @@ def create_group(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         if entities.find_group(conn, account, name) is not None:
             raise _group_exists(name)
         group_id = ids.unique_id("AGPA")
-        conn.execute(
-            iam_groups.insert().values(
-                id=group_id,
-                account_id=account,
-                name=name,
-                name_lower=name.lower(),
-                path=params.get("Path") or DEFAULT_PATH,
-                created_at=ctx.now,
+        with unique_or(_group_exists(name)):
+            conn.execute(
+                iam_groups.insert().values(
+                    id=group_id,
+                    account_id=account,
+                    name=name,
+                    name_lower=name.lower(),
+                    path=params.get("Path") or DEFAULT_PATH,
+                    created_at=ctx.now,
+                )
             )
-        )
         group = entities.get_group_by_id(conn, group_id)
     assert group is not None
     return {"Group": group_shape(group)}

@@ -33,6 +33,7 @@ from trailgate.services.iam.common import (
     policy_not_found,
     policy_version_not_found,
     stored_document,
+    unique_or,
     utc,
 )
 from trailgate.services.iam.documents import check_managed_document
@@ -230,15 +231,19 @@ def create_policy(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
             raise already_exists(
                 f"A policy called {name} already exists. Duplicate names are not allowed."
             )
-        arn = insert_policy(
-            conn,
-            account_id=account,
-            name=name,
-            path=params.get("Path") or DEFAULT_PATH,
-            document=params["PolicyDocument"],
-            description=params.get("Description"),
-            created_at=ctx.now,
+        duplicate = already_exists(
+            f"A policy called {name} already exists. Duplicate names are not allowed."
         )
+        with unique_or(duplicate):
+            arn = insert_policy(
+                conn,
+                account_id=account,
+                name=name,
+                path=params.get("Path") or DEFAULT_PATH,
+                document=params["PolicyDocument"],
+                description=params.get("Description"),
+                created_at=ctx.now,
+            )
         tags.put_tags(conn, tags.POLICY, arn, new_tags)
         policy = entities.find_policy(conn, arn)
         assert policy is not None

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, exists, select
 
+from trailgate.errors import AwsError
 from trailgate.services import ids
 from trailgate.services.accounts import bump_generation
 from trailgate.services.iam import authz, entities, tags
@@ -25,6 +26,7 @@ from trailgate.services.iam.common import (
     caller_account,
     delete_conflict,
     role_arn,
+    unique_or,
     validation_error,
 )
 from trailgate.services.iam.documents import check_trust_document
@@ -37,7 +39,7 @@ MIN_SESSION_DURATION = 3600
 MAX_SESSION_DURATION = 43200
 
 
-def _role_exists(name: str) -> Exception:
+def _role_exists(name: str) -> AwsError:
     return already_exists(f"Role with name {name} already exists.")
 
 
@@ -88,7 +90,25 @@ def create_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("PermissionsBoundary"):
             boundary = resolve_boundary(conn, account, params["PermissionsBoundary"])
         role_id = ids.unique_id("AROA")
-        conn.execute(
+        with unique_or(_role_exists(name)):
+            _insert_role(conn, ctx, account, role_id, params, boundary)
+        tags.put_tags(conn, tags.ROLE, role_id, new_tags)
+        bump_generation(conn)
+        role = entities.get_role_by_id(conn, role_id)
+    ctx.runtime.auth_changed()
+    assert role is not None
+    shape = role_shape(role, view="create")
+    if new_tags:
+        shape["Tags"] = [{"Key": t["Key"], "Value": t.get("Value", "")} for t in new_tags]
+    return {"Role": shape}
+
+
+def _insert_role(
+    conn: Connection, ctx: CallContext, account: str, role_id: str, params: dict[str, Any],
+    boundary: str | None,
+) -> None:
+    name = params["RoleName"]
+    conn.execute(
             iam_roles.insert().values(
                 id=role_id,
                 account_id=account,
@@ -102,15 +122,6 @@ def create_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
                 created_at=ctx.now,
             )
         )
-        tags.put_tags(conn, tags.ROLE, role_id, new_tags)
-        bump_generation(conn)
-        role = entities.get_role_by_id(conn, role_id)
-    ctx.runtime.auth_changed()
-    assert role is not None
-    shape = role_shape(role, view="create")
-    if new_tags:
-        shape["Tags"] = [{"Key": t["Key"], "Value": t.get("Value", "")} for t in new_tags]
-    return {"Role": shape}
 
 
 @operation("iam", "GetRole", authorize=authz.on_role("iam:GetRole"), read_only=True)

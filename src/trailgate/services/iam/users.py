@@ -30,6 +30,7 @@ from trailgate.services.iam.common import (
     no_such_user,
     non_user_credentials,
     root_arn,
+    unique_or,
     user_arn,
 )
 from trailgate.services.iam.pagination import paginate
@@ -70,17 +71,18 @@ def create_user(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("PermissionsBoundary"):
             boundary = resolve_boundary(conn, account, params["PermissionsBoundary"])
         user_id = ids.unique_id("AIDA")
-        conn.execute(
-            iam_users.insert().values(
-                id=user_id,
-                account_id=account,
-                name=name,
-                name_lower=name.lower(),
-                path=path,
-                permissions_boundary=boundary,
-                created_at=ctx.now,
+        with unique_or(user_exists_error(name)):
+            conn.execute(
+                iam_users.insert().values(
+                    id=user_id,
+                    account_id=account,
+                    name=name,
+                    name_lower=name.lower(),
+                    path=path,
+                    permissions_boundary=boundary,
+                    created_at=ctx.now,
+                )
             )
-        )
         tags.put_tags(conn, tags.USER, user_id, new_tags)
         bump_generation(conn)
         user = entities.get_user_by_id(conn, user_id)
@@ -148,7 +150,10 @@ def update_user(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         if new_path is not None:
             values["path"] = new_path
         if values:
-            conn.execute(iam_users.update().where(iam_users.c.id == user.id).values(**values))
+            with unique_or(user_exists_error(new_name or user.name)):
+                conn.execute(
+                    iam_users.update().where(iam_users.c.id == user.id).values(**values)
+                )
             bump_generation(conn)
     if values:
         ctx.runtime.auth_changed()
