@@ -179,7 +179,7 @@ def update_role_description(ctx: CallContext, params: dict[str, Any]) -> dict[st
         updated = entities.get_role_by_id(conn, role.id)
         role_tags = tags.list_tags(conn, tags.ROLE, role.id)
     assert updated is not None
-    return {"Role": role_shape(updated, view="create", tags=role_tags)}
+    return {"Role": role_shape(updated, view="describe", tags=role_tags)}
 
 
 @operation(

@@ -56,11 +56,13 @@ def role_shape(
     view: str = "get",
     tags: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """A Role. `view`: "create" (CreateRole's answer), "get" (GetRole) or "list" (ListRoles).
+    """A Role. `view`: "create" (CreateRole's answer), "describe" (UpdateRoleDescription's),
+    "get" (GetRole) or "list" (ListRoles).
 
-    Recorded from IAM: CreateRole echoes neither MaxSessionDuration nor RoleLastUsed; GetRole
-    gives both (RoleLastUsed empty until the role is used); ListRoles gives MaxSessionDuration
-    but no RoleLastUsed, boundary or tags.
+    Recorded from IAM: CreateRole echoes neither Description, MaxSessionDuration nor
+    RoleLastUsed; UpdateRoleDescription gives the Description but not the other two; GetRole
+    gives all (RoleLastUsed empty until the role is used); ListRoles gives Description and
+    MaxSessionDuration but no RoleLastUsed, boundary or tags.
     """
     shape: dict[str, Any] = {
         "Path": role.path,
@@ -70,9 +72,9 @@ def role_shape(
         "CreateDate": role.created_at,
         "AssumeRolePolicyDocument": stored_document(role.trust_policy),
     }
-    if role.description:
+    if role.description and view != "create":
         shape["Description"] = role.description
-    if view != "create":
+    if view in ("get", "list"):
         shape["MaxSessionDuration"] = role.max_session_duration
     if view != "list" and role.permissions_boundary:
         shape["PermissionsBoundary"] = boundary_shape(role.permissions_boundary)
