@@ -70,7 +70,10 @@ def test_account_alias(root: Caller, other_root: Caller) -> None:
         account = accounts.get_account(conn, root.account)
         assert account is not None and account.alias == "my-company"
     err = other_root.fails("CreateAccountAlias", AccountAlias="my-company")
-    assert (err.code, err.status) == ("EntityAlreadyExists", 409)
+    assert (err.code, err.status, err.message) == (
+        "EntityAlreadyExists", 409, "The account alias my-company already exists.")
+    assert root.fails("CreateAccountAlias", AccountAlias="my-company").code == (
+        "EntityAlreadyExists")
     root.call("CreateAccountAlias", AccountAlias="renamed")  # replaces the old one
     assert root.call("ListAccountAliases")["AccountAliases"] == ["renamed"]
     other_root.call("CreateAccountAlias", AccountAlias="my-company")

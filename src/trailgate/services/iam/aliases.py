@@ -57,8 +57,7 @@ def create_account_alias(ctx: CallContext, params: dict[str, Any]) -> dict[str, 
             select(iam_account_aliases.c.account_id).where(iam_account_aliases.c.alias == alias)
         ).first()
         if owner is not None:
-            if owner.account_id == account:
-                return {}
+            # Also when the caller's account holds it already (observed on IAM).
             raise already_exists(f"The account alias {alias} already exists.")
         conn.execute(delete(iam_account_aliases).where(iam_account_aliases.c.account_id == account))
         with unique_or(already_exists(f"The account alias {alias} already exists.")):
