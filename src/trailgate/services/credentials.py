@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from trailgate.auth.credentials import CredentialRecord
+from trailgate.auth.credentials import CredentialRecord, CredentialResolver
 from trailgate.auth.principal import Principal
 from trailgate.runtime import Runtime
 from trailgate.store import schema, schema_iam
 
 
-def resolver_for(runtime: Runtime):  # noqa: ANN201 - returns a CredentialResolver
+def resolver_for(runtime: Runtime) -> CredentialResolver:
     def resolve(access_key_id: str) -> CredentialRecord | None:
         cache = runtime.fresh_auth_cache()
         key = ("credential", access_key_id)
@@ -64,7 +64,7 @@ def load_credential(runtime: Runtime, access_key_id: str) -> CredentialRecord | 
     )
 
 
-def _tags(conn, resource_type: str, resource_id: str) -> dict[str, str]:  # noqa: ANN001
+def _tags(conn: Connection, resource_type: str, resource_id: str) -> dict[str, str]:
     tags = schema_iam.iam_tags
     rows = conn.execute(
         select(tags.c.key, tags.c.value).where(
