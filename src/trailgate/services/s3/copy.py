@@ -14,7 +14,6 @@ from urllib.parse import unquote
 
 from trailgate.errors import AwsError
 from trailgate.services.registry import AuthzCheck, CallContext, operation
-from trailgate.services.s3 import acl as acls
 from trailgate.services.s3 import bodies, errors
 from trailgate.services.s3.authz import (
     bucket_check,
@@ -157,8 +156,6 @@ def _authorize_copy(ctx: CallContext, params: dict[str, Any]) -> list[AuthzCheck
     checks = source_checks(ctx, params["CopySource"])
     keys = write_condition_keys(ctx, params)
     checks.append(object_check(ctx, target, params["Key"], "s3:PutObject", keys))
-    if acls.has_acl_params(params):
-        checks.append(object_check(ctx, target, params["Key"], "s3:PutObjectAcl", keys))
     if params.get("TaggingDirective") == "REPLACE" and params.get("Tagging"):
         checks.append(object_check(ctx, target, params["Key"], "s3:PutObjectTagging", keys))
     return checks

@@ -84,9 +84,9 @@ def _authorize_put(ctx: CallContext, params: dict[str, Any]) -> list[AuthzCheck]
     bucket = require_bucket(ctx, params["Bucket"])
     key = params["Key"]
     keys = write_condition_keys(ctx, params)
+    # An ACL sent with the write is decided by s3:PutObject and its s3:x-amz-acl key (the
+    # CloudTrail bucket policy grants only s3:PutObject); tags need s3:PutObjectTagging too.
     checks = [object_check(ctx, bucket, key, "s3:PutObject", keys)]
-    if acls.has_acl_params(params):
-        checks.append(object_check(ctx, bucket, key, "s3:PutObjectAcl", keys))
     if params.get("Tagging"):
         checks.append(object_check(ctx, bucket, key, "s3:PutObjectTagging", keys))
     return checks
