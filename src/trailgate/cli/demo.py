@@ -157,7 +157,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_keep(server: Any, w: Any) -> None:
-    from trailgate.demo.world import EXTERNAL_ID
 
     zoe = w.users["zoe"]
     print(
