@@ -292,6 +292,24 @@ def test_service_principal_in_a_trust_policy() -> None:
                       resource_policy=trust, trust=True).allowed
 
 
+def test_web_identity_and_saml_principals_in_trust_policies() -> None:
+    web = trust_policy({"Effect": "Allow",
+                        "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {"StringEquals": {
+                            "cognito-identity.amazonaws.com:aud": "us-east-1:pool"}}})
+    context = {"cognito-identity.amazonaws.com:aud": "us-east-1:pool"}
+    assert decide("cognito-identity.amazonaws.com", "sts:AssumeRoleWithWebIdentity",
+                  TARGET_ROLE, resource_policy=web, trust=True, context=context).allowed
+    assert not decide("accounts.google.com", "sts:AssumeRoleWithWebIdentity", TARGET_ROLE,
+                      resource_policy=web, trust=True, context=context).allowed
+    provider = f"arn:aws:iam::{A}:saml-provider/Okta"
+    saml = trust_policy({"Effect": "Allow", "Principal": {"Federated": provider},
+                         "Action": "sts:AssumeRoleWithSAML"})
+    assert decide(provider, "sts:AssumeRoleWithSAML", TARGET_ROLE, resource_policy=saml,
+                  trust=True).allowed
+
+
 # -- cross-account ----
 
 BOB = f"arn:aws:iam::{B}:user/bob"

@@ -80,6 +80,16 @@ def test_principal_strength(element: object, principal: PrincipalInfo, strength:
     assert PrincipalSpec(element).strength(principal) == strength
 
 
+def test_canonical_user() -> None:
+    canonical_id = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+    spec = PrincipalSpec({"CanonicalUser": canonical_id})
+    assert spec.strength(PrincipalInfo.from_arn(canonical_id)) == DIRECT
+    account_user = PrincipalInfo(arn=f"arn:aws:iam::{A}:user/bob", account=A, type="IAMUser",
+                                 canonical_user_id=canonical_id)
+    assert spec.strength(account_user) == ACCOUNT
+    assert spec.strength(USER) == NO_MATCH
+
+
 def test_not_principal_needs_the_whole_chain() -> None:
     user_arn = f"arn:aws:iam::{A}:user/bob"
     root_arn = f"arn:aws:iam::{A}:root"

@@ -35,11 +35,16 @@ def _read(path: str) -> str:
 
 def _validate(args: argparse.Namespace) -> int:
     try:
-        text = _read(args.file)
+        if args.file == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(args.file, "rb") as handle:
+                data = handle.read()
     except OSError as exc:
         print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 1
-    messages = validate_policy(text, PolicyKind(args.kind))
+    # Bytes: the validator reports text that is not UTF-8 the way IAM does.
+    messages = validate_policy(data, PolicyKind(args.kind))
     if not messages:
         print("valid")
         return 0
