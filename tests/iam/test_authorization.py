@@ -182,3 +182,16 @@ def test_read_only_lists_everything(root: Caller, operation: str, params: dict) 
     root.call("CreateUser", UserName="reader")
     root.call("AttachUserPolicy", UserName="reader", PolicyArn=READ_ONLY)
     root.as_user("reader").invoke(operation, **params)
+
+
+def test_large_role_inline_policy_still_applies(root: Caller) -> None:
+    # A role's inline policies may total 10,240 characters, more than one managed policy.
+    actions = [f"s3:GetObjectVersionTagging{i}" for i in range(250)] + ["iam:ListRoles"]
+    big = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": actions, "Resource": "*"}]})
+    assert 6144 < len(big) < 10240
+    root.call("CreateRole", RoleName="big", AssumeRolePolicyDocument=TRUST_EC2)
+    root.call("PutRolePolicy", RoleName="big", PolicyName="big", PolicyDocument=big)
+    session = root.as_role_session("big")
+    session.invoke("ListRoles")
+    assert session.denied("ListUsers").code == "AccessDenied"
