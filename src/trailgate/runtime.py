@@ -68,6 +68,8 @@ class Runtime:
     auth_cache: LruCache = field(default_factory=lambda: LruCache(50_000))
     # The CloudTrail recorder (trail.recorder); set by Runtime.open, None in bare unit tests.
     recorder: Any = None
+    # The CloudTrail delivery worker (trail.delivery); started by Runtime.open, stopped by close.
+    delivery: Any = None
     _generation: int = -1
     _generation_checked: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -80,9 +82,25 @@ class Runtime:
         migrate(db)
         sealer = Sealer(load_master_key(config.data_dir))
         boot = accounts.ensure_bootstrapped(db, sealer, config.data_dir)
-        return cls(config, db, sealer, Clock(), boot.management_account_id)
+        runtime = cls(config, db, sealer, Clock(), boot.management_account_id)
+        runtime._start_cloudtrail()
+        return runtime
+
+    def _start_cloudtrail(self) -> None:
+        from trailgate.trail.delivery import DeliveryWorker
+        from trailgate.trail.recorder import Recorder
+
+        self.recorder = Recorder(self)
+        self.delivery = DeliveryWorker(self)
+        self.delivery.start()
 
     def close(self) -> None:
+        # The worker releases its delivery lease and the recorder commits what it holds, both
+        # before the database goes away.
+        if self.delivery is not None:
+            self.delivery.stop()
+        if self.recorder is not None:
+            self.recorder.close()
         self.db.dispose()
 
     def compile(self, document: str, kind: PolicyKind, name: str = "") -> CompiledPolicy:
