@@ -35,7 +35,7 @@ def _router(runtime: Runtime) -> Router:
 
 def _load_services() -> None:
     # Importing a service package registers its operations.
-    from trailgate.services import iam, organizations, s3, sts  # noqa: F401
+    from trailgate.services import cloudtrail, iam, organizations, s3, sts  # noqa: F401
 
 
 _load_services()
