@@ -222,7 +222,14 @@ class Bootstrap:
 
 
 def ensure_bootstrapped(db: Database, sealer: Sealer, data_dir: Path) -> Bootstrap:
-    """Create the management account and its root key on first start; a no-op afterwards."""
+    """Create the management account and its root key on first start, and install or update
+    the AWS managed policies; nothing else afterwards."""
+    from trailgate.services.iam.managed_aws import ensure_aws_managed_policies
+
+    with db.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7478210003)")
+        ensure_aws_managed_policies(conn)
     with db.begin() as conn:
         if db.engine.dialect.name == "postgresql":
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7478210002)")

@@ -11,6 +11,7 @@ from typing import Any
 from trailgate.errors import AwsError
 from trailgate.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 from trailgate.services.iam.entities import get_role_by_arn, visible_policy
+from trailgate.services.iam.roles import record_role_used
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.services.sts import sessions
 
@@ -183,6 +184,7 @@ def assume_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
             source_arn=caller.arn,
             chained=chained,
         )
+        record_role_used(conn, role.id, ctx.now, ctx.region)
     session_name = params["RoleSessionName"]
     session_arn = f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{session_name}"
     output: dict[str, Any] = {
