@@ -280,18 +280,25 @@ _stores: dict[str, BlobStore] = {}
 _stores_lock = threading.Lock()
 
 
-def blob_store(runtime: Runtime) -> BlobStore:
-    """The runtime's blob store; the first use in a process sweeps debris of dead writers."""
+def _open_store(runtime: Runtime) -> tuple[BlobStore, int | None]:
+    """The runtime's blob store, and how many files the sweep of its first use removed."""
     key = str(runtime.config.data_dir)
     store = _stores.get(key)
-    if store is None:
-        with _stores_lock:
-            store = _stores.get(key)
-            if store is None:
-                store = BlobStore(runtime.config.data_dir)
-                _sweep(runtime, store)
-                _stores[key] = store
-    return store
+    if store is not None:
+        return store, None
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is not None:
+            return store, None
+        store = BlobStore(runtime.config.data_dir)
+        removed = _sweep(runtime, store)
+        _stores[key] = store
+        return store, removed
+
+
+def blob_store(runtime: Runtime) -> BlobStore:
+    """The runtime's blob store; the first use in a process sweeps debris of dead writers."""
+    return _open_store(runtime)[0]
 
 
 def referenced_blobs(runtime: Runtime, names: list[str]) -> set[str]:
@@ -312,4 +319,5 @@ def cleanup_orphans(runtime: Runtime) -> int:
 
     Safe while other workers serve requests: only files of processes that are gone are touched.
     """
-    return _sweep(runtime, blob_store(runtime))
+    store, removed = _open_store(runtime)
+    return removed if removed is not None else _sweep(runtime, store)
