@@ -68,7 +68,6 @@ Index(
     trail_events.c.event_name,
     trail_events.c.event_time,
 )
-Index("ix_trail_events_time", trail_events.c.event_time)
 
 # One row per resource of an event, for LookupEvents by ResourceType / ResourceName.
 trail_event_resources = Table(

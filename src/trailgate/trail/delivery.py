@@ -365,23 +365,34 @@ class DeliveryWorker:
 
     def _log_round(self, trail: Trail, report: TickReport) -> str:
         """Plan and deliver one round: "idle", "done", "more" (backlog left) or "failed"."""
+        outcome, row = self.plan_round(trail)
+        if row is None:
+            return outcome
+        if not self._finish(trail, row, report):
+            return "failed"
+        return outcome
+
+    def plan_round(self, trail: Trail) -> tuple[str, Any]:
+        """Fix the next round of `trail` in the outbox: ("done" | "more", its outbox row), or
+        (outcome, None) when there is nothing to write (the cursor may still have moved)."""
         upto = self._pending_upto(trail)
         cursor = trail.cursor_seq
         if upto is not None and cursor >= upto:
-            return "idle"
+            return "idle", None
         with self.runtime.db.read() as conn:
             events = queue.read_after(conn, trail.account_id, cursor, MAX_EVENTS_PER_ROUND, upto)
         full = len(events) == MAX_EVENTS_PER_ROUND
         if not events:
             if upto is not None:
-                self._advance(trail.id, cursor, upto, [])
-            return "idle"
+                self._advance(trail.id, cursor, upto)
+            return "idle", None
         last = events[-1].seq if full or upto is None else upto
         spec = RoundSpec.of(trail)
         groups = spec.group(events)
+        outcome = "more" if full else "done"
         if not groups:
-            self._advance(trail.id, cursor, last, [])
-            return "more" if full else "done"
+            self._advance(trail.id, cursor, last)
+            return outcome, None
         delivered_at = self.runtime.clock.now()
         files = [
             {
@@ -405,7 +416,7 @@ class DeliveryWorker:
         with self.runtime.db.begin() as conn:
             current = trails.get_by_id(conn, trail.id, lock=True)
             if current is None or current.cursor_seq != cursor:
-                return "idle"
+                return "idle", None
             conn.execute(
                 insert(trail_outbox).values(
                     id=row_id,
@@ -421,19 +432,29 @@ class DeliveryWorker:
             )
         with self.runtime.db.read() as conn:
             row = conn.execute(select(trail_outbox).where(trail_outbox.c.id == row_id)).first()
-        if row is None or not self._finish(trail, row, report):
-            return "failed"
-        return "more" if full else "done"
+        return outcome, row
 
     def _finish(self, trail: Trail, row: Any, report: TickReport) -> bool:
         """Write (or re-write) an outbox row's objects and confirm it. False if S3 refused."""
         if row.kind == "digest":
             return self._finish_digest(trail, row, report)
+        written = self.write_round(trail, row, report)
+        if written is None:
+            return False
+        plan = json.loads(row.plan)
+        self._confirm_round(trail, row.id, int(plan["first_seq"]), int(plan["last_seq"]), written)
+        return True
+
+    def write_round(
+        self, trail: Trail, row: Any, report: TickReport
+    ) -> list[dict[str, Any]] | None:
+        """PutObject every file of a planned round (again, if a crash interrupted it): the same
+        keys with the same bytes. The log-file rows for the digest, or None if S3 refused."""
         plan = json.loads(row.plan)
         spec = RoundSpec.from_plan(plan["spec"])
         first, last = int(plan["first_seq"]), int(plan["last_seq"])
         with self.runtime.db.read() as conn:
-            events = queue.read_after(conn, spec.account_id, first, last - first + 1, last)
+            events = queue.read_after(conn, spec.account_id, first, MAX_EVENTS_PER_ROUND, last)
         groups = spec.group(events)
         done: list[str] = json.loads(row.done) if row.done else []
         written: list[dict[str, Any]] = []
@@ -449,7 +470,7 @@ class DeliveryWorker:
                          compress(body))
                 except Exception as exc:
                     self._log_failure(trail, row, done, exc, report)
-                    return False
+                    return None
                 done.append(key)
                 self._mark_done(row.id, done)
             written.append(
@@ -467,8 +488,7 @@ class DeliveryWorker:
             )
             report.log_files += 1
             report.events += len(chunk)
-        self._confirm_round(trail, row.id, first, last, written)
-        return True
+        return written
 
     def _mark_done(self, row_id: str, done: list[str]) -> None:
         with self.runtime.db.begin() as conn:
@@ -551,7 +571,7 @@ class DeliveryWorker:
                 for region in {w["region"] for w in written}:
                     self._ensure_chain(conn, trail.id, region, now)
 
-    def _advance(self, trail_id: str, cursor: int, to: int, gaps_below: list[Any]) -> None:
+    def _advance(self, trail_id: str, cursor: int, to: int) -> None:
         t = trail_trails.c
         with self.runtime.db.begin() as conn:
             current = trails.get_by_id(conn, trail_id, lock=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, select
 
 from trailgate.store.db import Database
 from trailgate.store.schema_trail import trail_event_resources, trail_events
@@ -30,47 +30,63 @@ def lock_order(conn: Connection) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ORDER_LOCK})")
 
 
+_EVENT_COLUMNS = (
+    "event_id", "account_id", "event_time", "region", "event_source", "event_name", "read_only",
+    "management", "username", "access_key_id", "data_bucket", "data_key", "resources", "record",
+)  # fmt: skip
+_RESOURCE_COLUMNS = (
+    "event_id", "position", "account_id", "event_time", "resource_type", "resource_name",
+)  # fmt: skip
+
+
+def _insert_sql(conn: Connection, table: str, columns: tuple[str, ...]) -> str:
+    marks = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+def _time_value(conn: Connection, moment: datetime) -> object:
+    # Written the way store.types.UtcDateTime writes it, so reads through the table's types
+    # see the same values: naive UTC text on SQLite, an aware timestamp on PostgreSQL.
+    moment = moment.astimezone(UTC)
+    if conn.dialect.name == "sqlite":
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment
+
+
 def append(db: Database, rows: Sequence[EventRow]) -> None:
-    """Insert `rows` in one committed transaction."""
+    """Insert `rows` in one committed transaction.
+
+    The rows go straight to the driver's executemany: at tens of thousands of events a second,
+    per-row parameter processing would cost more than the inserts themselves.
+    """
     if not rows:
         return
-    events = [
-        {
-            "event_id": r.event_id,
-            "account_id": r.account_id,
-            "event_time": r.event_time,
-            "region": r.region,
-            "event_source": r.event_source,
-            "event_name": r.event_name,
-            "read_only": r.read_only,
-            "management": r.management,
-            "username": r.username,
-            "access_key_id": r.access_key_id,
-            "data_bucket": r.data_bucket,
-            "data_key": r.data_key,
-            "resources": json.dumps(r.resources, separators=(",", ":")) if r.resources else None,
-            "record": r.record,
-        }
-        for r in rows
-    ]
-    resources = [
-        {
-            "event_id": r.event_id,
-            "position": i,
-            "account_id": r.account_id,
-            "event_time": r.event_time,
-            "resource_type": res["ResourceType"],
-            "resource_name": res["ResourceName"][:2048],
-        }
-        for r in rows
-        if r.management
-        for i, res in enumerate(r.resources)
-    ]
     with db.begin() as conn:
         lock_order(conn)
-        conn.execute(insert(trail_events), events)
+        events = [
+            (
+                r.event_id, r.account_id, _time_value(conn, r.event_time), r.region,
+                r.event_source, r.event_name, r.read_only, r.management, r.username,
+                r.access_key_id, r.data_bucket, r.data_key,
+                json.dumps(r.resources, separators=(",", ":")) if r.resources else None,
+                r.record,
+            )
+            for r in rows
+        ]  # fmt: skip
+        conn.exec_driver_sql(_insert_sql(conn, "trail_events", _EVENT_COLUMNS), events)
+        resources = [
+            (
+                r.event_id, i, r.account_id, _time_value(conn, r.event_time),
+                res["ResourceType"], res["ResourceName"][:2048],
+            )
+            for r in rows
+            if r.management
+            for i, res in enumerate(r.resources)
+        ]  # fmt: skip
         if resources:
-            conn.execute(insert(trail_event_resources), resources)
+            conn.exec_driver_sql(
+                _insert_sql(conn, "trail_event_resources", _RESOURCE_COLUMNS), resources
+            )
 
 
 def max_seq(conn: Connection) -> int:
@@ -124,12 +140,40 @@ def read_after(
     ]
 
 
-def prune(conn: Connection, before: datetime, below_seq: int) -> int:
-    """Drop events older than `before` that every trail is done with (seq <= below_seq)."""
+def _first_seq_at_or_after(conn: Connection, seq: int) -> tuple[int, datetime] | None:
     e = trail_events.c
-    doomed = select(e.event_id).where(e.event_time < before, e.seq <= below_seq)
+    row = conn.execute(
+        select(e.seq, e.event_time).where(e.seq >= seq).order_by(e.seq).limit(1)
+    ).first()
+    return (int(row.seq), row.event_time) if row else None
+
+
+def prune(conn: Connection, before: datetime, below_seq: int) -> int:
+    """Drop events older than `before` that every trail is done with (seq <= below_seq).
+
+    Event times grow with seq (up to the few seconds a call takes), so the cut is found by a
+    binary search over seq with primary-key lookups; no index on time is needed.
+    """
+    e = trail_events.c
+    low = conn.execute(select(func.min(e.seq))).scalar()
+    if low is None:
+        return 0
+    lo, hi, cut = int(low), int(below_seq), 0
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        found = _first_seq_at_or_after(conn, mid)
+        if found is None or found[0] > hi:
+            hi = mid - 1
+        elif found[1] < before:
+            cut = found[0]
+            lo = found[0] + 1
+        else:
+            hi = mid - 1
+    if cut == 0:
+        return 0
+    doomed = select(e.event_id).where(e.seq <= cut)
     conn.execute(
         delete(trail_event_resources).where(trail_event_resources.c.event_id.in_(doomed))
     )
-    result = conn.execute(delete(trail_events).where(e.event_time < before, e.seq <= below_seq))
+    result = conn.execute(delete(trail_events).where(e.seq <= cut))
     return int(result.rowcount or 0)
