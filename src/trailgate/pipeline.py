@@ -6,10 +6,13 @@ other exception becomes a 500 without details (they go to the server log, never 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from trailgate import authorization
 from trailgate.auth import authenticate
+from trailgate.auth.principal import Principal
 from trailgate.calls import ApiCall
 from trailgate.errors import AwsError
 from trailgate.http import HttpRequest, HttpResponse
@@ -152,14 +155,90 @@ def _call(runtime: Runtime, request: HttpRequest, route: Route, call: ApiCall) -
         request=request,
         trail=call.trail,
     )
-    if spec.authorize is not None:
-        for check in spec.authorize(ctx, params):
-            restricted = authorization.session_token_restriction(principal, check.action)
-            if restricted is not None:
-                raise restricted
-            result = authorization.evaluate_check(ctx, check)
-            if spec.per_item and check.item is not None:
-                ctx.item_decisions[check.item] = result.allowed
-            elif not result.allowed:
-                raise authorization.access_denied(route.service, result)
+    authorize(spec, ctx, params)
     return spec.func(ctx, params)
+
+
+def authorize(
+    spec: registry.OperationSpec,
+    ctx: CallContext,
+    params: dict[str, Any],
+    extra_context: Mapping[str, Any] | None = None,
+) -> None:
+    """Answer every check the operation declares with the policy engine; raise on a denial.
+
+    `extra_context` adds condition keys to every check (aws:SourceArn for service principals).
+    Per-item checks (DeleteObjects) only record their outcome in `ctx.item_decisions`.
+    """
+    if spec.authorize is None:
+        return
+    for check in spec.authorize(ctx, params):
+        if extra_context:
+            check = replace(check, context={**check.context, **extra_context})
+        restricted = authorization.session_token_restriction(ctx.principal, check.action)
+        if restricted is not None:
+            raise restricted
+        result = authorization.evaluate_check(ctx, check)
+        if spec.per_item and check.item is not None:
+            ctx.item_decisions[check.item] = result.allowed
+        elif not result.allowed:
+            raise authorization.access_denied(spec.service, result)
+
+
+def invoke(
+    runtime: Runtime,
+    principal: Principal,
+    service: str,
+    operation: str,
+    params: dict[str, Any],
+    *,
+    source_ip: str = "127.0.0.1",
+    user_agent: str = "trailgate",
+    extra_context: Mapping[str, Any] | None = None,
+    record: bool = True,
+) -> dict[str, Any]:
+    """Run one operation in-process as `principal` (the console, service principals), with the
+    same input validation, authorization and CloudTrail recording as a request on the wire.
+    Raises the AwsError a client would have received."""
+    spec = registry.lookup(service, operation)
+    call = ApiCall(
+        service=service,
+        operation=operation,
+        request_id=ids.request_id(),
+        event_time=runtime.clock.now(),
+        principal=principal,
+        access_key_id=principal.access_key_id,
+        source_ip=source_ip,
+        user_agent=user_agent,
+        region=runtime.config.region,
+        params=params,
+        read_only=spec.read_only if spec else False,
+    )
+    try:
+        if spec is None:
+            raise AwsError("InvalidAction", f"{service}:{operation} is not supported.", 400)
+        codec_for(service).validate(operation, params)
+        ctx = CallContext(
+            runtime=runtime,
+            principal=principal,
+            request_id=call.request_id,
+            now=call.event_time,
+            region=runtime.config.region,
+            source_ip=source_ip,
+            user_agent=user_agent,
+            secure_transport=True,
+            trail=call.trail,
+        )
+        authorize(spec, ctx, params, extra_context)
+        call.output = spec.func(ctx, params)
+        return call.output
+    except AwsError as err:
+        call.error = err
+        raise
+    except Exception:
+        log.exception("internal error in %s.%s (in-process)", service, operation)
+        call.error = _internal_error(service)
+        raise call.error from None
+    finally:
+        if record:
+            record_call(runtime, call)

@@ -23,7 +23,7 @@ from botocore.model import Shape
 
 from ..errors import AwsError
 from ..http import HttpRequest, HttpResponse
-from .models import error_shape, service_model
+from .models import error_shape, operation_model, service_model
 from .routing import Route
 from .scalars import WireValueError, read_integer
 from .timestamps import format_epoch, from_epoch, parse_timestamp
@@ -103,10 +103,17 @@ class JsonCodec:
             parsed = _from_json(shape, document, "")
         except WireValueError as exc:
             raise AwsError("SerializationException", _type_message(exc)) from exc
+        self._check(shape, parsed)
+        return parsed
+
+    def validate(self, operation: str, params: dict[str, Any]) -> None:
+        """Validate an input built in-process (the console) exactly as a parsed one."""
+        self._check(operation_model(self.service, operation).input_shape, params)
+
+    def _check(self, shape: Any, parsed: dict[str, Any]) -> None:
         violations = find_violations(shape, parsed, self._style.checks)
         if violations:
             raise self._validation_error(violations)
-        return parsed
 
     def _load(self, body: bytes) -> dict[str, Any]:
         if not body.strip():

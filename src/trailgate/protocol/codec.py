@@ -33,6 +33,10 @@ class Codec(Protocol):
         """The operation's input, shaped like the model's input shape; raises AwsError."""
         ...
 
+    def validate(self, operation: str, params: dict[str, Any]) -> None:
+        """Check an input built in-process (not parsed from a request) against the model."""
+        ...
+
     def serialize(
         self, route: Route, output: Mapping[str, Any] | None, request_id: str
     ) -> HttpResponse:

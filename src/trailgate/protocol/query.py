@@ -17,7 +17,7 @@ from botocore.model import Shape
 
 from ..errors import AwsError
 from ..http import HttpRequest, HttpResponse
-from .models import service_model
+from .models import operation_model, service_model
 from .routing import Route, query_parameters
 from .scalars import WireValueError, read_text
 from .validation import ALL_CHECKS, find_violations, member_path, validation_message
@@ -70,10 +70,17 @@ class QueryCodec:
                 "ValidationError",
                 validation_message_for_type(exc),
             ) from exc
+        self._check(shape, parsed)
+        return parsed
+
+    def validate(self, operation: str, params: dict[str, Any]) -> None:
+        """Validate an input built in-process (the console) exactly as a parsed one."""
+        self._check(operation_model(self.service, operation).input_shape, params)
+
+    def _check(self, shape: Any, parsed: dict[str, Any]) -> None:
         violations = find_violations(shape, parsed, ALL_CHECKS)
         if violations:
             raise AwsError("ValidationError", validation_message(violations))
-        return parsed
 
     def _read_structure(self, shape: Shape, node: _Node, path: str) -> dict[str, Any]:
         parsed: dict[str, Any] = {}

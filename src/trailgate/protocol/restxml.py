@@ -22,6 +22,7 @@ from botocore.model import OperationModel, Shape
 
 from ..errors import AwsError
 from ..http import HttpRequest, HttpResponse
+from .models import operation_model
 from .routing import Route
 from .s3help import (
     AWS_CHUNKED_ENCODING,
@@ -99,9 +100,16 @@ class RestXmlCodec:
                     parsed[name] = found
         _undo_aws_chunked_framing(shape, parsed, request)
         parsed.update(self._read_payload(shape, request))
-        if find_violations(shape, parsed, frozenset({REQUIRED})):
-            raise _missing_input_error(shape, parsed)
+        self._check(shape, parsed)
         return parsed
+
+    def validate(self, operation: str, params: dict[str, Any]) -> None:
+        """Validate an input built in-process exactly as a parsed one."""
+        self._check(operation_model(self.service, operation).input_shape, params)
+
+    def _check(self, shape: Any, parsed: dict[str, Any]) -> None:
+        if shape is not None and find_violations(shape, parsed, frozenset({REQUIRED})):
+            raise _missing_input_error(shape, parsed)
 
     def _read_payload(self, shape: Shape, request: HttpRequest) -> dict[str, Any]:
         payload_name = shape.serialization.get("payload")
