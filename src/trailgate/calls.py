@@ -34,3 +34,6 @@ class ApiCall:
     trail: dict[str, Any] = field(default_factory=dict)
     bucket: str | None = None  # S3: the bucket of the call
     key: str | None = None  # S3: the object key of the call
+    # CloudTrail's eventType: "AwsApiCall", or "AwsConsoleSignIn" / "AwsConsoleAction" for the
+    # console (whose calls also carry sessionCredentialFromConsole).
+    event_type: str = "AwsApiCall"

@@ -196,6 +196,7 @@ def invoke(
     user_agent: str = "trailgate",
     extra_context: Mapping[str, Any] | None = None,
     record: bool = True,
+    event_type: str = "AwsApiCall",
 ) -> dict[str, Any]:
     """Run one operation in-process as `principal` (the console, service principals), with the
     same input validation, authorization and CloudTrail recording as a request on the wire.
@@ -213,6 +214,7 @@ def invoke(
         region=runtime.config.region,
         params=params,
         read_only=spec.read_only if spec else False,
+        event_type=event_type,
     )
     try:
         if spec is None:
