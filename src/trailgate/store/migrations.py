@@ -13,6 +13,7 @@ from sqlalchemy import Connection, inspect, select
 
 from trailgate.store import (  # noqa: F401 - register tables
     schema,
+    schema_console,
     schema_iam,
     schema_s3,
     schema_trail,
@@ -36,6 +37,7 @@ STEPS: list[Step] = [
     _create_tables_since(2),
     _create_tables_since(3),
     _create_tables_since(4),
+    _create_tables_since(5),
 ]
 
 LATEST = len(STEPS)
