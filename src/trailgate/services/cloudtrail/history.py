@@ -31,8 +31,10 @@ def _authorize(action: str) -> Any:
     return authorize
 
 
-def _query_id(account: str, region: str, attribute: Any, start: datetime, end: datetime) -> str:
-    text = json.dumps([account, region, attribute, start.isoformat(), end.isoformat()])
+def _query_id(account: str, region: str, attribute: Any, params: dict[str, Any]) -> str:
+    # The range as the caller gave it: defaults move with the clock between pages.
+    bounds = [params[k].isoformat() if params.get(k) else None for k in ("StartTime", "EndTime")]
+    text = json.dumps([account, region, attribute, bounds])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -93,7 +95,7 @@ def lookup_events(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     if category == "insight":
         return {"Events": []}
     account = caller_account(ctx)
-    query = _query_id(account, ctx.region, attribute, start, end)
+    query = _query_id(account, ctx.region, attribute, params)
     after = _position(params["NextToken"], query) if params.get("NextToken") else None
     with ctx.runtime.db.read() as conn:
         page, following = history.lookup(
