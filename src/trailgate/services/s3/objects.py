@@ -35,6 +35,7 @@ from trailgate.services.s3.records import (
     find_version,
     latest_version,
     read_bucket,
+    read_current,
     segments,
 )
 from trailgate.services.s3.tagging import tags_from_header
@@ -202,6 +203,10 @@ def put_object(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
 def _lookup(ctx: CallContext, params: dict[str, Any]) -> ObjectVersion | None:
     bucket, key = params["Bucket"], params["Key"]
     version_id = params.get("VersionId")
+    if version_id is None:
+        current = read_current(ctx.runtime, bucket, key)
+        if current is not None:
+            return current
     with ctx.runtime.db.read() as conn:
         if version_id is not None:
             return find_version(conn, bucket, key, version_id)

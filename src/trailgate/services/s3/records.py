@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, RowMapping, select
@@ -215,6 +215,46 @@ def bucket_changed(runtime: Runtime, conn: Connection) -> None:
 
 
 # --- objects -------------------------------------------------------------------------------
+
+
+_OBJECT_COLUMNS = [c.name for c in s3_objects.columns]
+_CURRENT_SQL = {
+    style: "SELECT {} FROM s3_objects WHERE bucket = {} AND \"key\" = {}".format(
+        ", ".join(f'"{name}"' for name in _OBJECT_COLUMNS), mark, mark
+    )
+    for style, mark in (("qmark", "?"), ("format", "%s"))
+}
+
+
+def _as_utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def read_current(runtime: Runtime, bucket: str, key: str) -> ObjectVersion | None:
+    """The current version of `key`, read with one statement on a pooled DBAPI connection.
+
+    GetObject's hot path: building and compiling an expression per request costs more than the
+    query itself. A single SELECT is atomic on its own, so no explicit transaction is needed.
+    """
+    db = runtime.db
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            sql = _CURRENT_SQL["qmark" if db.is_sqlite else "format"]
+            cursor.execute(sql, (bucket, key))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
+    if row is None:
+        return None
+    m = dict(zip(_OBJECT_COLUMNS, row, strict=True))
+    m["last_modified"] = _as_utc(m["last_modified"])
+    return version_from_row(m, current=True)  # type: ignore[arg-type]
 
 
 def current_object(conn: Connection, bucket: str, key: str) -> ObjectVersion | None:
