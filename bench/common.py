@@ -537,10 +537,11 @@ def measure_rounds(scenarios: Sequence[Scenario], spec: LoadSpec, rounds: int) -
 
 
 def print_summary(scenarios: Sequence[Scenario]) -> None:
+    width = max(len(s.label) for s in scenarios)
     print()
-    print(f"  {'':<38} {'req/s (median)':>15} {'server CPU us/req':>18}")
+    print(f"  {'':<{width}} {'req/s (median)':>15} {'server CPU us/req':>18}")
     for s in scenarios:
-        print(f"  {s.label:<38} {s.median_rate():>15,.0f} {s.median_us():>18,.0f}")
+        print(f"  {s.label:<{width}} {s.median_rate():>15,.0f} {s.median_us():>18,.0f}")
 
 
 def ratio_line(label: str, numerator: Scenario, denominator: Scenario) -> str:
@@ -550,7 +551,7 @@ def ratio_line(label: str, numerator: Scenario, denominator: Scenario) -> str:
     ]
     cpu = denominator.median_us() / numerator.median_us()
     return (
-        f"  {label:<38} {statistics.median(per_round):>7.2f}x throughput "
+        f"  {label:<46} {statistics.median(per_round):>7.2f}x throughput "
         f"(rounds {min(per_round):.2f}-{max(per_round):.2f}), "
         f"{cpu:.2f}x requests per server CPU-second"
     )
