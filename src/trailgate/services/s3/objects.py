@@ -151,9 +151,9 @@ def commit_version(
             bucket = read_bucket(runtime, conn, bucket_name, lock=True)
             if bucket is None:
                 raise errors.no_such_bucket(bucket_name)
-            check_write_conditions(current_object(conn, bucket_name, version.key), params,
-                                   version.key)
-            garbage = install(conn, bucket, version)
+            current = current_object(conn, bucket_name, version.key)
+            check_write_conditions(current, params, version.key)
+            garbage = install(conn, bucket, version, current)
     except BaseException:
         store.delete(new_blobs)
         raise

@@ -158,6 +158,55 @@ def next_seq() -> int:
         return value
 
 
+# --- driver-level statements ---------------------------------------------------------------
+#
+# The hot statements (bucket row, current object row, inserting and removing the current row)
+# are plain SQL strings handed to the driver: building and compiling a SQLAlchemy expression per
+# request cost more than running the query. Written with "?" and translated once per dialect.
+
+_translated: dict[tuple[str, str], str] = {}
+
+
+def sql(conn: Connection, template: str) -> str:
+    dialect = conn.dialect.name
+    text = _translated.get((dialect, template))
+    if text is None:
+        text = template if dialect == "sqlite" else template.replace("?", "%s")
+        _translated[(dialect, template)] = text
+    return text
+
+
+def db_time(conn: Connection, moment: datetime) -> Any:
+    """A timestamp as UtcDateTime stores it (naive UTC text on SQLite, aware on PostgreSQL)."""
+    moment = moment.astimezone(UTC)
+    if conn.dialect.name == "sqlite":
+        return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment
+
+
+def _columns(names: list[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
+
+
+_OBJECT_COLUMNS = [c.name for c in s3_objects.columns]
+_CURRENT_SQL = {
+    style: "SELECT {} FROM s3_objects WHERE bucket = {} AND \"key\" = {}".format(
+        ", ".join(f'"{name}"' for name in _OBJECT_COLUMNS), mark, mark
+    )
+    for style, mark in (("qmark", "?"), ("format", "%s"))
+}
+
+
+def _as_utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_BUCKET_COLUMNS = [c.name for c in s3_buckets.columns]
+_SELECT_BUCKET = f"SELECT {_columns(_BUCKET_COLUMNS)} FROM s3_buckets WHERE name = ?"
+
+
 # --- buckets -------------------------------------------------------------------------------
 
 
@@ -186,11 +235,15 @@ def _bucket_from_row(runtime: Runtime, m: RowMapping) -> Bucket:
 def read_bucket(
     runtime: Runtime, conn: Connection, name: str, *, lock: bool = False
 ) -> Bucket | None:
-    query = select(s3_buckets).where(s3_buckets.c.name == name)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).first()
-    return _bucket_from_row(runtime, row._mapping) if row else None
+    """The bucket row; `lock` also locks it on PostgreSQL (SQLite writers are serialised by
+    BEGIN IMMEDIATE already), so writes to one bucket never race its deletion."""
+    template = _SELECT_BUCKET + (" FOR UPDATE" if lock and conn.dialect.name != "sqlite" else "")
+    row = conn.exec_driver_sql(sql(conn, template), (name,)).first()
+    if row is None:
+        return None
+    m = dict(zip(_BUCKET_COLUMNS, row, strict=True))
+    m["created_at"] = _as_utc(m["created_at"])
+    return _bucket_from_row(runtime, m)  # type: ignore[arg-type]
 
 
 def cached_bucket(runtime: Runtime, name: str) -> Bucket | None:
@@ -215,21 +268,6 @@ def bucket_changed(runtime: Runtime, conn: Connection) -> None:
 
 
 # --- objects -------------------------------------------------------------------------------
-
-
-_OBJECT_COLUMNS = [c.name for c in s3_objects.columns]
-_CURRENT_SQL = {
-    style: "SELECT {} FROM s3_objects WHERE bucket = {} AND \"key\" = {}".format(
-        ", ".join(f'"{name}"' for name in _OBJECT_COLUMNS), mark, mark
-    )
-    for style, mark in (("qmark", "?"), ("format", "%s"))
-}
-
-
-def _as_utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def read_current(runtime: Runtime, bucket: str, key: str) -> ObjectVersion | None:
@@ -258,10 +296,28 @@ def read_current(runtime: Runtime, bucket: str, key: str) -> ObjectVersion | Non
 
 
 def current_object(conn: Connection, bucket: str, key: str) -> ObjectVersion | None:
-    row = conn.execute(
-        select(s3_objects).where(s3_objects.c.bucket == bucket, s3_objects.c.key == key)
-    ).first()
-    return version_from_row(row._mapping, current=True) if row else None
+    row = conn.exec_driver_sql(sql(conn, _CURRENT_SQL["qmark"]), (bucket, key)).first()
+    if row is None:
+        return None
+    m = dict(zip(_OBJECT_COLUMNS, row, strict=True))
+    m["last_modified"] = _as_utc(m["last_modified"])
+    return version_from_row(m, current=True)  # type: ignore[arg-type]
+
+
+_INSERT_CURRENT = "INSERT INTO s3_objects ({}) VALUES ({})".format(
+    _columns(_OBJECT_COLUMNS), ", ".join("?" for _ in _OBJECT_COLUMNS)
+)
+_DELETE_CURRENT = 'DELETE FROM s3_objects WHERE bucket = ? AND "key" = ?'
+
+
+def insert_current(conn: Connection, version: ObjectVersion) -> None:
+    row = version.row()
+    row["last_modified"] = db_time(conn, version.last_modified)
+    conn.exec_driver_sql(sql(conn, _INSERT_CURRENT), tuple(row[c] for c in _OBJECT_COLUMNS))
+
+
+def delete_current(conn: Connection, bucket: str, key: str) -> None:
+    conn.exec_driver_sql(sql(conn, _DELETE_CURRENT), (bucket, key))
 
 
 def latest_noncurrent(conn: Connection, bucket: str, key: str) -> ObjectVersion | None:

@@ -22,11 +22,13 @@ from trailgate.services.s3.records import (
     Bucket,
     ObjectVersion,
     current_object,
+    delete_current,
+    insert_current,
     new_version_id,
     next_seq,
     version_from_row,
 )
-from trailgate.store.schema_s3 import s3_object_versions, s3_objects, s3_parts
+from trailgate.store.schema_s3 import s3_object_versions, s3_parts
 
 
 def release(conn: Connection, version: ObjectVersion) -> list[str]:
@@ -41,10 +43,7 @@ def release(conn: Connection, version: ObjectVersion) -> list[str]:
 
 
 def _delete_current(conn: Connection, version: ObjectVersion) -> None:
-    conn.execute(
-        delete(s3_objects).where(s3_objects.c.bucket == version.bucket,
-                                 s3_objects.c.key == version.key)
-    )
+    delete_current(conn, version.bucket, version.key)
 
 
 def _insert_noncurrent(conn: Connection, version: ObjectVersion) -> None:
@@ -74,10 +73,17 @@ def _drop_null_noncurrent(conn: Connection, bucket: str, key: str) -> list[str]:
     return release(conn, old)
 
 
-def _make_room(conn: Connection, bucket: Bucket, key: str) -> tuple[str, list[str]]:
-    """Move the key's current version out of the way; (the new version's id, garbage)."""
+_UNREAD = ObjectVersion.__new__(ObjectVersion)
+
+
+def _make_room(
+    conn: Connection, bucket: Bucket, key: str, current: ObjectVersion | None = _UNREAD
+) -> tuple[str, list[str]]:
+    """Move the key's current version out of the way; (the new version's id, garbage).
+    `current` is the key's current version when the caller has just read it."""
     garbage: list[str] = []
-    current = current_object(conn, bucket.name, key)
+    if current is _UNREAD:
+        current = current_object(conn, bucket.name, key)
     if bucket.versioning == "Enabled":
         if current is not None:
             _demote(conn, current)
@@ -93,11 +99,15 @@ def _make_room(conn: Connection, bucket: Bucket, key: str) -> tuple[str, list[st
     return NULL_VERSION, garbage
 
 
-def install(conn: Connection, bucket: Bucket, version: ObjectVersion) -> list[str]:
-    """Make `version` the key's current version (its version_id and seq are assigned here)."""
-    version.version_id, garbage = _make_room(conn, bucket, version.key)
+def install(
+    conn: Connection, bucket: Bucket, version: ObjectVersion,
+    current: ObjectVersion | None = _UNREAD,
+) -> list[str]:
+    """Make `version` the key's current version (its version_id and seq are assigned here).
+    Pass `current` when it was just read in this transaction, to save reading it again."""
+    version.version_id, garbage = _make_room(conn, bucket, version.key, current)
     version.seq = next_seq()
-    conn.execute(insert(s3_objects).values(**version.row()))
+    insert_current(conn, version)
     return garbage
 
 
@@ -147,7 +157,7 @@ def delete_version(conn: Connection, version: ObjectVersion) -> list[str]:
                 delete(t).where(t.c.bucket == promoted.bucket, t.c.key == promoted.key,
                                 t.c.version_id == promoted.version_id)
             )
-            conn.execute(insert(s3_objects).values(**promoted.row()))
+            insert_current(conn, promoted)
     return garbage
 
 
