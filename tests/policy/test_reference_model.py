@@ -237,10 +237,12 @@ def principal_strength(element: Any, who: PrincipalInfo) -> int:
         elif kind == "AWS":
             account = name if re.fullmatch(r"\d{12}", name) else (
                 name.split(":")[4] if name.endswith(":root") else None)
-            if name == who.arn and who.type in ("IAMUser", "AssumedRole", "FederatedUser"):
-                s = 3
-            elif who.type == "AssumedRole" and name == who.role_arn:
+            # A role ARN given as the principal stands for its sessions: it is named as a
+            # role, never as a session.
+            if who.type == "AssumedRole" and name == who.role_arn:
                 s = 2
+            elif name == who.arn and who.type in ("IAMUser", "AssumedRole", "FederatedUser"):
+                s = 3
             elif account is not None and account == who.account:
                 s = 3 if who.type == "Root" else 1
         elif kind == "Service" and who.type == "AWSService" and name.lower() == who.service:
