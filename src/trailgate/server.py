@@ -43,6 +43,10 @@ class TrailgateApp:
         request = await self._build_request(scope, receive)
         if request.path.startswith("/_trailgate/"):
             response = await self._internal(request)
+        elif _is_console(request, self.config.s3_host_suffixes):
+            from trailgate.console.app import handle as console
+
+            response = await anyio.to_thread.run_sync(console, self.runtime, request)
         else:
             from trailgate.pipeline import handle
 
@@ -128,6 +132,21 @@ class TrailgateApp:
             await send({"type": "http.response.body", "body": b""})
         else:
             await send({"type": "http.response.body", "body": response.body})
+
+
+def _is_console(request: HttpRequest, s3_host_suffixes: tuple[str, ...]) -> bool:
+    """The web console's paths. Signed S3 requests (a bucket named "console"), proxy-form
+    requests and virtual-hosted-style requests (<bucket>.<suffix>) stay S3."""
+    path = request.path
+    if path != "/console" and not path.startswith("/console/"):
+        return False
+    if "authorization" in request.headers or request.absolute_host is not None:
+        return False
+    hostname = request.host.rsplit(":", 1)[0].lower() if request.host else ""
+    if any(hostname.endswith("." + suffix) for suffix in s3_host_suffixes):
+        return False
+    query = request.query_string
+    return "X-Amz-Signature=" not in query and "Signature=" not in query
 
 
 async def _read_body(receive: Any) -> bytes:
