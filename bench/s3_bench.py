@@ -113,12 +113,22 @@ def boto_suite(name: str, make_client: Callable[[], Any], threads: int,
     return results
 
 
-def wrk_rate(url: str, seconds: float, connections: int, host: str | None = None) -> float | None:
+PUT_SCRIPT = textwrap.dedent(
+    """
+    wrk.method = "PUT"
+    wrk.body = string.rep("x", 1024)
+    """
+)
+
+
+def wrk_rate(
+    url: str, seconds: float, connections: int, script: Path | None = None
+) -> float | None:
     if shutil.which("wrk") is None:
         return None
     args = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(1, int(seconds))}s", url]
-    if host:
-        args[1:1] = ["-H", f"Host: {host}"]
+    if script is not None:
+        args[1:1] = ["-s", str(script)]
     out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -276,6 +286,21 @@ def main() -> int:
             if value is not None:
                 print(f"  {name:14s} {value:10.1f} req/s", flush=True)
 
+        print(f"== presigned PUT of 1 KiB (one key, overwritten) under wrk, {args.threads} "
+              "connections", flush=True)
+        script = workdir / "put.lua"
+        script.write_text(PUT_SCRIPT)
+        put_url = tg_client().generate_presigned_url(
+            "put_object", Params={"Bucket": BUCKET, "Key": "wrk-put"}, ExpiresIn=3600)
+        wrk_put = {"trailgate": wrk_rate(put_url, args.seconds, args.threads, script)}
+        if moto is not None:
+            moto_put = client(moto[1], "testing", "testing").generate_presigned_url(
+                "put_object", Params={"Bucket": BUCKET, "Key": "wrk-put"}, ExpiresIn=3600)
+            wrk_put["moto"] = wrk_rate(moto_put, args.seconds, args.threads, script)
+        for name, value in wrk_put.items():
+            if value is not None:
+                print(f"  {name:14s} {value:10.1f} req/s", flush=True)
+
         print("== raw durable 1 KiB file writes on the data disk", flush=True)
         raw_one = raw_file_rate(workdir / "raw1", 1, args.seconds)
         raw_many = raw_file_rate(workdir / "rawn", args.threads, args.seconds)
@@ -296,6 +321,8 @@ def main() -> int:
         print(f"  PutObject trailgate/moto, boto3        {ratio(tg['PutObject 1 KiB'], mo.get('PutObject 1 KiB'))}")  # noqa: E501
         print(f"  ListObjectsV2 trailgate/moto, boto3    {ratio(tg['ListObjectsV2 1,000 keys'], mo.get('ListObjectsV2 1,000 keys'))}")  # noqa: E501
         print(f"  PutObject/raw files, {args.threads} threads       {ratio(tg['PutObject 1 KiB'], raw_many)}  [>= 0.50x]")  # noqa: E501
+        print(f"  PutObject (wrk)/raw, {args.threads} connections   {ratio(wrk_put['trailgate'], raw_many)}  [>= 0.50x]")  # noqa: E501
+        print(f"  PutObject trailgate/moto, wrk          {ratio(wrk_put['trailgate'], wrk_put.get('moto'))}")  # noqa: E501
         print(f"  PutObject/raw files, 1 thread          {ratio(put_one, raw_one)}  [>= 0.50x]")
     finally:
         if bare is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -54,6 +55,45 @@ def _writer_pid(name: str) -> int | None:
     return int(pid) if pid.isdigit() else None
 
 
+class _DirectorySync:
+    """Group commit for directory fsyncs: a writer whose rename happened before a sync started
+    is covered by that sync, so concurrent writers share one fsync instead of queueing theirs."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._pending: set[Path] = set()
+        self._issued = 0
+        self._durable = 0
+        self._busy = False
+
+    def sync(self, directory: Path) -> None:
+        with self._cond:
+            self._issued += 1
+            ticket = self._issued
+            self._pending.add(directory)
+            while self._durable < ticket:
+                if self._busy:
+                    self._cond.wait()
+                    continue
+                self._busy = True
+                target, directories = self._issued, self._pending
+                self._pending = set()
+                self._cond.release()
+                try:
+                    for path in directories:
+                        _fsync_dir(path)
+                except BaseException:
+                    self._cond.acquire()
+                    self._pending |= directories
+                    self._busy = False
+                    self._cond.notify_all()
+                    raise
+                self._cond.acquire()
+                self._busy = False
+                self._durable = max(self._durable, target)
+                self._cond.notify_all()
+
+
 class BlobWriter:
     """One body being written. `write` as bytes arrive, then `commit()` (durable) or `abort()`."""
 
@@ -79,7 +119,7 @@ class BlobWriter:
         self._file = None
         final = self._store.path(self.name)
         os.rename(self._tmp, final)
-        _fsync_dir(final.parent)
+        self._store.directories.sync(final.parent)
         self._done = True
         return self.name
 
@@ -103,6 +143,7 @@ class BlobWriter:
 class BlobStore:
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir) / BLOBS_DIR
+        self.directories = _DirectorySync()
         self._ensure_layout()
 
     def _ensure_layout(self) -> None:
