@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -270,6 +271,25 @@ def bucket_changed(runtime: Runtime, conn: Connection) -> None:
 # --- objects -------------------------------------------------------------------------------
 
 
+_readers = threading.local()
+
+
+def _sqlite_reader(path: str) -> sqlite3.Connection:
+    """This thread's read-only SQLite connection. Under many concurrent GETs the engine's pool
+    would open and close overflow connections (each paying the connect pragmas) per request;
+    a thread keeps this one for its life."""
+    readers: dict[str, sqlite3.Connection] | None = getattr(_readers, "by_path", None)
+    if readers is None:
+        readers = _readers.by_path = {}
+    conn = readers.get(path)
+    if conn is None:
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA query_only=ON")
+        readers[path] = conn
+    return conn
+
+
 def read_current(runtime: Runtime, bucket: str, key: str) -> ObjectVersion | None:
     """The current version of `key`, read with one statement on a pooled DBAPI connection.
 
@@ -277,17 +297,21 @@ def read_current(runtime: Runtime, bucket: str, key: str) -> ObjectVersion | Non
     query itself. A single SELECT is atomic on its own, so no explicit transaction is needed.
     """
     db = runtime.db
-    raw = db.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
+    if db.is_sqlite and db.engine.url.database not in (None, "", ":memory:"):
+        row = _sqlite_reader(db.engine.url.database).execute(
+            _CURRENT_SQL["qmark"], (bucket, key)
+        ).fetchone()
+    else:
+        raw = db.engine.raw_connection()
         try:
-            sql = _CURRENT_SQL["qmark" if db.is_sqlite else "format"]
-            cursor.execute(sql, (bucket, key))
-            row = cursor.fetchone()
+            cursor = raw.cursor()
+            try:
+                cursor.execute(_CURRENT_SQL["format"], (bucket, key))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
-    finally:
-        raw.close()
+            raw.close()
     if row is None:
         return None
     m = dict(zip(_OBJECT_COLUMNS, row, strict=True))
