@@ -195,3 +195,25 @@ def test_invalid_principal_message_is_unnamed_for_s3() -> None:
 
 def test_bucket_policies_may_omit_version() -> None:
     assert validate_policy({"Statement": [grant()]}, PolicyKind.RESOURCE) == []
+
+
+def test_resource_policy_of_another_service_gets_generic_resource_checks() -> None:
+    # Simulating an SQS queue policy: not a bucket policy, so "*" and SQS ARNs are valid.
+    from trailgate.policy import PolicyKind, validate_policy
+
+    sqs = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+                "Action": "sqs:SendMessage",
+                "Resource": "arn:aws:sqs:us-east-1:222222222222:queue",
+            }
+        ],
+    }
+    assert validate_policy(sqs, PolicyKind.RESOURCE) == []
+    # With the bucket named, S3's rules apply to every resource.
+    assert validate_policy(sqs, PolicyKind.RESOURCE, bucket="logs") == [
+        "Policy has invalid resource"
+    ]

@@ -541,8 +541,31 @@ def _run(
             return check, None, size
     else:
         parsed = document
+    if check.s3 and bucket is None and _names_other_service(parsed):
+        # A resource policy of another service (simulating an SQS or KMS policy) is not a
+        # bucket policy: IAM's generic rules and wording apply. PutBucketPolicy passes `bucket`.
+        check.s3 = False
     check.document(parsed)
     return check, parsed, size
+
+
+def _names_other_service(document: Any) -> bool:
+    statements = document.get("Statement") if isinstance(document, Mapping) else None
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    if not isinstance(statements, list):
+        return False
+    for statement in statements:
+        if not isinstance(statement, Mapping):
+            continue
+        for name in ("Resource", "NotResource"):
+            value = statement.get(name)
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str) and item.startswith("arn:") and not item.startswith(
+                    ("arn:aws:s3:", "arn:aws-cn:s3:", "arn:aws-us-gov:s3:")
+                ):
+                    return True
+    return False
 
 
 def validate_policy(
