@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from trailgate.console.web import BadRequest, CallFailure, Page
+from trailgate.console.web import BadRequest, CallFailure, Page, failure_status
 from trailgate.errors import AwsError
 from trailgate.http import HttpResponse
 
@@ -80,6 +80,7 @@ def event_history(page: Page) -> HttpResponse:
     result, failure = page.try_call("cloudtrail", "LookupEvents", params)
     return page.render(
         "events.html",
+        failure_status(failure),
         attributes=ATTRIBUTES,
         attribute=attribute,
         value=value,
@@ -116,7 +117,7 @@ def trail_list(page: Page) -> HttpResponse:
             "cloudtrail", "GetTrailStatus", {"Name": trail.get("TrailARN") or trail["Name"]}
         )
         rows.append({"trail": trail, "status": status or {}, "status_failure": status_failure})
-    return page.render("trails.html", rows=rows, failure=failure)
+    return page.render("trails.html", failure_status(failure), rows=rows, failure=failure)
 
 
 ROUTES = [

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from trailgate.console.policy_check import CheckResult, check_document
-from trailgate.console.web import CallFailure, Page, redirect
+from trailgate.console.web import CallFailure, Page, failure_status, redirect
 from trailgate.errors import AwsError
 from trailgate.http import HttpResponse
 from trailgate.policy import PolicyKind
@@ -244,8 +244,8 @@ def policy_list(page: Page) -> HttpResponse:
     except AwsError as err:
         failure = CallFailure.of(err)
     return page.render(
-        "policies.html", scope=scope, filter_text=text, policies=policies[:500],
-        more=max(0, len(policies) - 500), failure=failure,
+        "policies.html", failure_status(failure), scope=scope, filter_text=text,
+        policies=policies[:500], more=max(0, len(policies) - 500), failure=failure,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from trailgate.console.policy_check import check_document
-from trailgate.console.web import CallFailure, Page, redirect
+from trailgate.console.web import CallFailure, Page, failure_status, redirect
 from trailgate.errors import AwsError
 from trailgate.http import HttpResponse
 from trailgate.policy import PolicyKind
@@ -43,7 +43,8 @@ def role_list(page: Page) -> HttpResponse:
     if text:
         roles = [r for r in roles if text in r["RoleName"].lower()]
     return page.render(
-        "roles.html", roles=roles, failure=failure, filter_text=page.request.query.get("filter", "")
+        "roles.html", failure_status(failure), roles=roles, failure=failure,
+        filter_text=page.request.query.get("filter", ""),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from trailgate.console.web import CallFailure, Page, redirect
+from trailgate.console.web import CallFailure, Page, failure_status, redirect
 from trailgate.errors import AwsError
 from trailgate.http import HttpResponse
 
@@ -30,7 +30,9 @@ def user_list(page: Page) -> HttpResponse:
     except AwsError as err:
         failure = CallFailure.of(err)
     users.sort(key=lambda u: u["UserName"].lower())
-    return page.render("users.html", users=users, failure=failure)
+    return page.render(
+        "users.html", failure_status(failure), users=users, failure=failure
+    )
 
 
 def _permissions(page: Page, name: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from trailgate.console.web import CallFailure, Page, redirect, stream_response
+from trailgate.console.web import CallFailure, Page, failure_status, redirect, stream_response
 from trailgate.http import HttpResponse
 
 PAGE_SIZE = 200
@@ -31,7 +31,9 @@ def object_url(bucket: str, key: str) -> str:
 def bucket_list(page: Page) -> HttpResponse:
     result, failure = page.try_call("s3", "ListBuckets", {})
     buckets = sorted((result or {}).get("Buckets") or [], key=lambda b: b["Name"])
-    return page.render("buckets.html", buckets=buckets, failure=failure)
+    return page.render(
+        "buckets.html", failure_status(failure), buckets=buckets, failure=failure
+    )
 
 
 def bucket_open(page: Page) -> HttpResponse:
@@ -69,6 +71,7 @@ def bucket_browse(page: Page, bucket: str) -> HttpResponse:
     objects = [o for o in result.get("Contents") or [] if o["Key"] != prefix]
     return page.render(
         "bucket.html",
+        failure_status(failure),
         bucket=bucket,
         prefix=prefix,
         crumbs=breadcrumbs(prefix),

@@ -324,3 +324,8 @@ def status_for(error: CallFailure | AwsError) -> int:
     if code.startswith("NoSuch") or code.endswith("NotFoundException") or code == "NotFound":
         return 404
     return 400
+
+
+def failure_status(failure: CallFailure | None) -> int:
+    """The status of a page whose main content could not be read (200 when it could)."""
+    return 200 if failure is None else status_for(failure)
