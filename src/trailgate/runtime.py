@@ -70,6 +70,8 @@ class Runtime:
     recorder: Any = None
     # The CloudTrail delivery worker (trail.delivery); started by Runtime.open, stopped by close.
     delivery: Any = None
+    # Group commit of new STS sessions (services.sts.writer); made on first use.
+    session_writer: Any = None
     _generation: int = -1
     _generation_checked: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -99,6 +101,8 @@ class Runtime:
         # before the database goes away.
         if self.delivery is not None:
             self.delivery.stop()
+        if self.session_writer is not None:
+            self.session_writer.close()
         if self.recorder is not None:
             self.recorder.close()
         self.db.dispose()

@@ -8,12 +8,14 @@ import json
 import math
 from typing import Any
 
+from sqlalchemy import Connection
+
 from trailgate.errors import AwsError
 from trailgate.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 from trailgate.services.iam.entities import get_role_by_arn, visible_policy
-from trailgate.services.iam.roles import record_role_used
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.services.sts import sessions
+from trailgate.services.sts.writer import RoleUse, writer_for
 
 DEFAULT_DURATION = 3600
 CHAINED_MAX_DURATION = 3600
@@ -159,7 +161,26 @@ def assume_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
             f"Packed size of consumed session policies and session tags exceeds 100% of "
             f"allowed value ({packed}%).",
         )
-    with ctx.runtime.db.begin() as conn:
+    issued, row = sessions.prepare(
+        ctx.runtime.sealer,
+        account_id=role.account_id,
+        kind="AssumedRole",
+        now=ctx.now,
+        duration_seconds=duration,
+        role_id=role.id,
+        session_name=params["RoleSessionName"],
+        session_policy=policy,
+        session_policy_arns=arns or None,
+        source_identity=params.get("SourceIdentity") or caller.source_identity,
+        tags=tags or None,
+        transitive_tag_keys=transitive or None,
+        source_arn=caller.arn,
+        chained=chained,
+    )
+
+    def policies_attachable(conn: Connection) -> None:
+        # Checked in the transaction that stores the session: a policy deleted meanwhile
+        # cannot end up in it.
         for arn in arns:
             if visible_policy(conn, role.account_id, arn) is None:
                 raise AwsError(
@@ -167,24 +188,12 @@ def assume_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
                     f"Policy {arn} does not exist or is not attachable.",
                     400,
                 )
-        issued = sessions.issue(
-            conn,
-            ctx.runtime.sealer,
-            account_id=role.account_id,
-            kind="AssumedRole",
-            now=ctx.now,
-            duration_seconds=duration,
-            role_id=role.id,
-            session_name=params["RoleSessionName"],
-            session_policy=policy,
-            session_policy_arns=arns or None,
-            source_identity=params.get("SourceIdentity") or caller.source_identity,
-            tags=tags or None,
-            transitive_tag_keys=transitive or None,
-            source_arn=caller.arn,
-            chained=chained,
-        )
-        record_role_used(conn, role.id, ctx.now, ctx.region)
+
+    writer_for(ctx.runtime).write(
+        row,
+        role_use=RoleUse(role.id, ctx.now, ctx.region),
+        check=policies_attachable if arns else None,
+    )
     session_name = params["RoleSessionName"]
     session_arn = f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{session_name}"
     output: dict[str, Any] = {
@@ -225,15 +234,14 @@ def get_session_token(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any
     duration = int(params.get("DurationSeconds", default))
     if caller.kind == "Root":
         duration = min(duration, 3600)
-    with ctx.runtime.db.begin() as conn:
-        issued = sessions.issue(
-            conn,
-            ctx.runtime.sealer,
-            account_id=caller.account_id or "",
-            kind="SessionToken",
-            now=ctx.now,
-            duration_seconds=duration,
-            user_id=caller.principal_id if caller.kind == "IAMUser" else None,
-            source_arn=caller.arn,
-        )
+    issued, row = sessions.prepare(
+        ctx.runtime.sealer,
+        account_id=caller.account_id or "",
+        kind="SessionToken",
+        now=ctx.now,
+        duration_seconds=duration,
+        user_id=caller.principal_id if caller.kind == "IAMUser" else None,
+        source_arn=caller.arn,
+    )
+    writer_for(ctx.runtime).write(row)
     return {"Credentials": issued.credentials()}

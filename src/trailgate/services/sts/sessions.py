@@ -1,4 +1,6 @@
-"""Issuing temporary credentials: the sts_sessions row and the Credentials structure returned."""
+"""Issuing temporary credentials: the sts_sessions row and the Credentials structure returned.
+
+The row is stored by the session writer (writer.py), which commits concurrent calls together."""
 
 from __future__ import annotations
 
@@ -8,10 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
-
 from trailgate.services import ids
-from trailgate.store.schema_iam import sts_sessions
 from trailgate.store.sealing import Sealer
 
 
@@ -36,8 +35,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(96)
 
 
-def issue(
-    conn: Connection,
+def prepare(
     sealer: Sealer,
     *,
     account_id: str,
@@ -54,32 +52,35 @@ def issue(
     transitive_tag_keys: list[str] | None = None,
     source_arn: str | None = None,
     chained: bool = False,
-) -> IssuedSession:
+) -> tuple[IssuedSession, dict[str, Any]]:
+    """New credentials and the sts_sessions row that makes them valid once committed.
+
+    The row names every column, so the rows of concurrent calls insert as one batch (writer.py).
+    """
     akid = ids.access_key_id(temporary=True)
     secret = ids.secret_access_key()
     token = new_session_token()
     issued_at = now.replace(microsecond=0)
     expiration = issued_at + timedelta(seconds=duration_seconds)
-    conn.execute(
-        sts_sessions.insert().values(
-            access_key_id=akid,
-            account_id=account_id,
-            kind=kind,
-            role_id=role_id,
-            session_name=session_name,
-            user_id=user_id,
-            secret_sealed=sealer.seal(secret, akid),
-            token_sealed=sealer.seal(token, akid + "/token"),
-            issued_at=issued_at,
-            expires_at=expiration,
-            session_policy=session_policy,
-            session_policy_arns=json.dumps(session_policy_arns) if session_policy_arns else None,
-            source_identity=source_identity,
-            tags=json.dumps(tags) if tags else None,
-            transitive_tag_keys=json.dumps(transitive_tag_keys) if transitive_tag_keys else None,
-            source_arn=source_arn,
-            chained=chained,
-        )
-    )
-    # No generation bump: a new key changes no cached answer (unknown keys are never cached).
-    return IssuedSession(akid, secret, token, expiration)
+    row = {
+        "access_key_id": akid,
+        "account_id": account_id,
+        "kind": kind,
+        "role_id": role_id,
+        "session_name": session_name,
+        "user_id": user_id,
+        "secret_sealed": sealer.seal(secret, akid),
+        "token_sealed": sealer.seal(token, akid + "/token"),
+        "issued_at": issued_at,
+        "expires_at": expiration,
+        "session_policy": session_policy,
+        "session_policy_arns": json.dumps(session_policy_arns) if session_policy_arns else None,
+        "source_identity": source_identity,
+        "tags": json.dumps(tags) if tags else None,
+        "transitive_tag_keys": json.dumps(transitive_tag_keys) if transitive_tag_keys else None,
+        "source_arn": source_arn,
+        "chained": chained,
+    }
+    # No generation bump when it is stored: a new key changes no cached answer (unknown keys
+    # are never cached).
+    return IssuedSession(akid, secret, token, expiration), row
