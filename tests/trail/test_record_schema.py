@@ -29,8 +29,9 @@ KEY_NAME = re.compile(
 ORDER = [
     "eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion",
     "sourceIPAddress", "userAgent", "errorCode", "errorMessage", "requestParameters",
-    "responseElements", "requestID", "eventID", "readOnly", "resources", "eventType",
-    "managementEvent", "recipientAccountId", "sharedEventID", "eventCategory",
+    "responseElements", "additionalEventData", "requestID", "eventID", "readOnly", "resources",
+    "eventType", "managementEvent", "recipientAccountId", "sharedEventID", "eventCategory",
+    "sessionCredentialFromConsole",
 ]  # fmt: skip
 
 

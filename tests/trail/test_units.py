@@ -222,3 +222,32 @@ def test_digest_signature_verifies_like_the_aws_cli(tmp_path: object) -> None:
     assert json.loads(first.body)["previousDigestSignature"] is None
     assert json.loads(first.body)["logFiles"][0]["hashValue"] == "ab" * 32
     db.dispose()
+
+
+def test_console_records() -> None:
+    user = Principal.iam_user(A, "alice", "AIDAALICE")
+    signin = _call(
+        service="signin", operation="ConsoleLogin", principal=user, access_key_id=None,
+        params=None, output={"ConsoleLogin": "Failure"}, event_type="AwsConsoleSignIn",
+    )  # fmt: skip
+    signin.trail["additionalEventData"] = {"LoginTo": "https://x/console/home", "MFAUsed": "No"}
+    signin.trail["errorMessage"] = "Failed authentication"
+    record = json.loads(build_rows(signin, Facts(user, None))[0].record)
+    assert record["eventSource"] == "signin.amazonaws.com"
+    assert record["eventType"] == "AwsConsoleSignIn"
+    assert record["responseElements"] == {"ConsoleLogin": "Failure"}
+    assert record["additionalEventData"] == {"LoginTo": "https://x/console/home", "MFAUsed": "No"}
+    assert record["errorMessage"] == "Failed authentication" and "errorCode" not in record
+    assert record["requestParameters"] is None
+    assert "accessKeyId" not in record["userIdentity"]
+    unknown = Principal(kind="IAMUser", account_id=A, principal_id=A,
+                        user_name="HIDDEN_DUE_TO_SECURITY_REASONS")
+    record = json.loads(build_rows(signin, Facts(unknown, None))[0].record)
+    assert record["userIdentity"] == {"type": "IAMUser", "principalId": A, "accountId": A,
+                                      "userName": "HIDDEN_DUE_TO_SECURITY_REASONS"}
+    action = _call(service="iam", operation="ListUsers", principal=user, access_key_id=None,
+                   params={}, event_type="AwsConsoleAction", read_only=True)
+    record = json.loads(build_rows(action, Facts(user, None))[0].record)
+    assert record["eventType"] == "AwsConsoleAction"
+    assert record["sessionCredentialFromConsole"] == "true"
+    assert list(record)[-1] == "sessionCredentialFromConsole"

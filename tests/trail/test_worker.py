@@ -63,11 +63,11 @@ def logging_trail(rt: Runtime) -> tuple[Principal, str]:
     account = rt.management_account_id
     root = Principal.root(account)
     bucket = f"worker-{account}"
-    call_as(rt, root, "CreateBucket", {"Bucket": bucket})
+    call_as(rt, root, "CreateBucket", {"Bucket": bucket}, record=False)
     arn = f"arn:aws:cloudtrail:us-east-1:{account}:trail/main"
     call_as(
         rt, root, "PutBucketPolicy",
-        {"Bucket": bucket, "Policy": delivery_policy(bucket, [(account, arn)])},
+        {"Bucket": bucket, "Policy": delivery_policy(bucket, [(account, arn)])}, record=False,
     )  # fmt: skip
     invoke(rt, root, "cloudtrail", "CreateTrail", Name="main", S3BucketName=bucket)
     invoke(rt, root, "cloudtrail", "StartLogging", Name="main")
@@ -90,10 +90,10 @@ def delivered(rt: Runtime, bucket: str) -> dict[str, list[dict[str, Any]]]:
     account = rt.management_account_id
     root = Principal.root(account)
     listing = call_as(rt, root, "ListObjectsV2",
-                      {"Bucket": bucket, "Prefix": f"AWSLogs/{account}/CloudTrail/"})
+                      {"Bucket": bucket, "Prefix": f"AWSLogs/{account}/CloudTrail/"}, record=False)
     files = {}
     for item in listing.get("Contents", []):
-        out = call_as(rt, root, "GetObject", {"Bucket": bucket, "Key": item["Key"]})
+        out = call_as(rt, root, "GetObject", {"Bucket": bucket, "Key": item["Key"]}, record=False)
         body = out["Body"]
         data = body if isinstance(body, bytes) else b"".join(body)
         files[item["Key"]] = json.loads(gzip.decompress(data))["Records"]

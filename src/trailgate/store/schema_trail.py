@@ -55,17 +55,10 @@ trail_events = Table(
     info=SINCE,
     sqlite_autoincrement=True,
 )
-Index("ix_trail_events_delivery", trail_events.c.account_id, trail_events.c.seq)
 Index(
     "ix_trail_events_history",
     trail_events.c.account_id,
     trail_events.c.region,
-    trail_events.c.event_time,
-)
-Index(
-    "ix_trail_events_by_name",
-    trail_events.c.account_id,
-    trail_events.c.event_name,
     trail_events.c.event_time,
 )
 

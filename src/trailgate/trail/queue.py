@@ -8,10 +8,12 @@ advisory lock (sequence values are otherwise allocated before commit, in any ord
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
@@ -39,33 +41,67 @@ _RESOURCE_COLUMNS = (
 )  # fmt: skip
 
 
-def _insert_sql(conn: Connection, table: str, columns: tuple[str, ...]) -> str:
-    marks = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in columns)
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+# Rows per INSERT statement: one statement per batch keeps the committing thread from giving
+# up and re-taking the GIL once per row (the driver releases it around every statement step).
+# 1,000 rows of 14 columns stay below SQLite's and PostgreSQL's limits on bound parameters.
+_ROWS_PER_STATEMENT = 1_000
 
 
-def _time_value(conn: Connection, moment: datetime) -> object:
-    # Written the way store.types.UtcDateTime writes it, so reads through the table's types
-    # see the same values: naive UTC text on SQLite, an aware timestamp on PostgreSQL.
-    moment = moment.astimezone(UTC)
-    if conn.dialect.name == "sqlite":
-        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return moment
+class Appender:
+    """Appends event rows through one driver connection of its own.
 
-
-def append(db: Database, rows: Sequence[EventRow]) -> None:
-    """Insert `rows` in one committed transaction.
-
-    The rows go straight to the driver's executemany: at tens of thousands of events a second,
-    per-row parameter processing would cost more than the inserts themselves.
+    The recorder commits for every API call, so this path skips SQLAlchemy's per-statement
+    machinery (pool checkout, events, parameter processing) and talks to the DB-API driver
+    directly: BEGIN, one multi-row INSERT per table, COMMIT. One appender serves one
+    committer at a time (the recorder's leader).
     """
-    if not rows:
-        return
-    with db.begin() as conn:
-        lock_order(conn)
+
+    def __init__(self, db: Database, *, relaxed: bool) -> None:
+        self._db = db
+        self._relaxed = relaxed
+        self._sqlite = db.is_sqlite
+        self._mark = "?" if self._sqlite else "%s"
+        self._conn: Any = None
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            # A pooled connection kept for good: the store's connect hooks (WAL, busy timeout,
+            # synchronous) have run on it.
+            self._conn = self._db.engine.raw_connection()
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def append(self, rows: Sequence[EventRow]) -> None:
+        """Insert `rows` in one committed transaction."""
+        if not rows:
+            return
+        conn = self._connection()
+        try:
+            cursor = conn.cursor()
+            try:
+                self._write(cursor, rows)
+            finally:
+                cursor.close()
+        except BaseException:
+            self._abandon(conn)
+            raise
+
+    def _write(self, cursor: Any, rows: Sequence[EventRow]) -> None:
+        sqlite = self._sqlite
+        if sqlite:
+            cursor.execute("BEGIN IMMEDIATE")
+        else:
+            if self._relaxed:
+                # Survives a crash of trailgate, not of the database host (see recorder.py).
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute(f"SELECT pg_advisory_xact_lock({_ORDER_LOCK})")
         events = [
             (
-                r.event_id, r.account_id, _time_value(conn, r.event_time), r.region,
+                r.event_id, r.account_id, _time_value(sqlite, r.event_time), r.region,
                 r.event_source, r.event_name, r.read_only, r.management, r.username,
                 r.access_key_id, r.data_bucket, r.data_key,
                 json.dumps(r.resources, separators=(",", ":")) if r.resources else None,
@@ -73,10 +109,10 @@ def append(db: Database, rows: Sequence[EventRow]) -> None:
             )
             for r in rows
         ]  # fmt: skip
-        conn.exec_driver_sql(_insert_sql(conn, "trail_events", _EVENT_COLUMNS), events)
+        self._insert(cursor, "trail_events", _EVENT_COLUMNS, events)
         resources = [
             (
-                r.event_id, i, r.account_id, _time_value(conn, r.event_time),
+                r.event_id, i, r.account_id, _time_value(sqlite, r.event_time),
                 res["ResourceType"], res["ResourceName"][:2048],
             )
             for r in rows
@@ -84,9 +120,41 @@ def append(db: Database, rows: Sequence[EventRow]) -> None:
             for i, res in enumerate(r.resources)
         ]  # fmt: skip
         if resources:
-            conn.exec_driver_sql(
-                _insert_sql(conn, "trail_event_resources", _RESOURCE_COLUMNS), resources
-            )
+            self._insert(cursor, "trail_event_resources", _RESOURCE_COLUMNS, resources)
+        if sqlite:
+            cursor.execute("COMMIT")
+        else:
+            self._conn.commit()
+
+    def _insert(
+        self, cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]
+    ) -> None:
+        one = "(" + ", ".join(self._mark for _ in columns) + ")"
+        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            flat = tuple(value for row in chunk for value in row)
+            cursor.execute(head + ", ".join(one for _ in chunk), flat)
+
+    def _abandon(self, conn: Any) -> None:
+        # Roll back what the failed batch began, and start over on a fresh connection.
+        with contextlib.suppress(Exception):
+            if self._sqlite:
+                conn.driver_connection.execute("ROLLBACK")
+            else:
+                conn.rollback()
+        with contextlib.suppress(Exception):
+            conn.invalidate()
+        self._conn = None
+
+
+def _time_value(sqlite: bool, moment: datetime) -> object:
+    # Written the way store.types.UtcDateTime writes it, so reads through the table's types
+    # see the same values: naive UTC text on SQLite, an aware timestamp on PostgreSQL.
+    moment = moment.astimezone(UTC)
+    if sqlite:
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment
 
 
 def max_seq(conn: Connection) -> int:

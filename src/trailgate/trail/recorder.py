@@ -1,14 +1,25 @@
 """The CloudTrail recorder: every finished API call becomes queued event rows before its response
 is sent.
 
-`Recorder.record(call)` builds the call's records (records.py) in the caller's thread, hands
-them to one writer thread and waits until they are committed. The writer takes everything that
-accumulated while it was committing the previous batch and commits it as one transaction (group
-commit), so concurrent callers share one commit and its fsync; a lone caller pays one commit.
+`Recorder.record(call)` builds the call's records (records.py) in the caller's thread and
+returns once they are committed. Commits are grouped: the first caller to find no commit in
+progress becomes the leader and commits its rows; callers arriving meanwhile add their rows to
+the next batch and wait; when the commit ends, one of them leads the next batch, with
+everything that accumulated. A lone caller commits its own row at once (no thread hand-off);
+under concurrency many calls share one transaction.
 
-Setting the environment variable TRAILGATE_TRAIL_RECORDING=off (or 0/false/no) disables
-recording in that process; bench/trail_bench.py uses it for the baseline server. Never for
-production: calls made while it is off are missing from every trail and from event history.
+Durability of the queue (TRAILGATE_TRAIL_SYNC): "normal" (the default) commits survive a crash
+of the trailgate process, which is what the queue promises (a crash loses no acknowledged event;
+the acknowledgement waits for the commit). On SQLite the recorder writes through its own
+connection with `synchronous=NORMAL` (WAL: a commit is in the WAL file, fsynced at the next
+checkpoint or FULL commit); on PostgreSQL its transactions use `synchronous_commit = off`.
+A power failure or OS crash may then lose the last few hundred milliseconds of events. "full"
+makes every event commit wait for its fsync, like every other write of trailgate: no loss even
+on power failure, at about one fsync of latency per API call (bench/trail_bench.py shows both).
+
+Setting TRAILGATE_TRAIL_RECORDING=off (or 0/false/no) disables recording in that process;
+bench/trail_bench.py uses it for the baseline server. Never for production: calls made while
+it is off are missing from every trail and from event history.
 """
 
 from __future__ import annotations
@@ -17,8 +28,11 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import event
+
+from trailgate.store.db import Database
 from trailgate.trail import queue
 from trailgate.trail.records import EventRow, Facts, build_rows, event_region, is_data_event
 from trailgate.trail.selectors import EventFacts
@@ -32,11 +46,35 @@ if TYPE_CHECKING:
 log = logging.getLogger("trailgate.trail.recorder")
 
 RECORDING_ENV = "TRAILGATE_TRAIL_RECORDING"
+SYNC_ENV = "TRAILGATE_TRAIL_SYNC"
 
 
 def recording_enabled_by_env() -> bool:
     value = os.environ.get(RECORDING_ENV, "on").strip().lower()
     return value not in ("0", "off", "false", "no")
+
+
+def sync_mode_by_env() -> str:
+    value = os.environ.get(SYNC_ENV, "normal").strip().lower()
+    if value not in ("normal", "full"):
+        raise ValueError(f"{SYNC_ENV} must be 'normal' or 'full', not {value!r}")
+    return value
+
+
+def _events_database(db: Database, sync: str) -> Database:
+    """The database the recorder commits through."""
+    if not db.is_sqlite or sync == "full" or ":memory:" in db.url:
+        return db
+    own = Database(db.url)
+
+    def relaxed(dbapi_conn: Any, _record: Any) -> None:
+        # Runs after the store's own connect hooks (which set FULL): this connection only.
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    event.listen(own.engine, "connect", relaxed)
+    return own
 
 
 @dataclass
@@ -53,14 +91,19 @@ class RecorderStats:
 
 
 class Recorder:
-    def __init__(self, runtime: Runtime, *, enabled: bool | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime, *, enabled: bool | None = None, sync: str | None = None
+    ) -> None:
         self.runtime = runtime
         self.enabled = recording_enabled_by_env() if enabled is None else enabled
+        self.sync = sync_mode_by_env() if sync is None else sync
+        self.db = _events_database(runtime.db, self.sync)
+        self._appender = queue.Appender(self.db, relaxed=self.sync == "normal")
         self.index = TrailIndex(runtime)
         self.stats = RecorderStats()
         self._cond = threading.Condition()
-        self._batch = _Batch()
-        self._thread: threading.Thread | None = None
+        self._pending = _Batch()
+        self._committing = False
         self._closed = False
 
     # --- the pipeline's entry point ------------------------------------------------------
@@ -90,23 +133,37 @@ class Recorder:
             return build_rows(call, facts, wants_data_event=wants)
 
     def append(self, rows: list[EventRow]) -> None:
+        """Commit `rows` (with whatever other callers queued meanwhile); raise if that failed."""
         with self._cond:
             if self._closed:
                 raise RuntimeError("the recorder is closed")
-            self._ensure_writer()
-            batch = self._batch
+            batch = self._pending
             batch.rows.extend(rows)
-            self._cond.notify()
-        batch.done.wait()
+            while self._committing and not batch.done.is_set():
+                self._cond.wait()
+            leader = not batch.done.is_set()
+            if leader:
+                self._committing = True
+                self._pending = _Batch()
+        if leader:
+            try:
+                self._commit(batch)
+            finally:
+                with self._cond:
+                    self._committing = False
+                    batch.done.set()
+                    self._cond.notify_all()
         if batch.error is not None:
             raise batch.error
 
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+            while self._committing:
+                self._cond.wait()
+        self._appender.close()
+        if self.db is not self.runtime.db:
+            self.db.dispose()
 
     # --- facts the call does not carry -----------------------------------------------------
 
@@ -157,36 +214,16 @@ class Recorder:
 
         return wanted
 
-    # --- the writer thread -------------------------------------------------------------------
-
-    def _ensure_writer(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(
-                target=self._run, name="trail-recorder", daemon=True
-            )
-            self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._batch.rows and not self._closed:
-                    self._cond.wait()
-                if not self._batch.rows:
-                    return
-                batch = self._batch
-                self._batch = _Batch()
-            self._commit(batch)
+    # --- committing -----------------------------------------------------------------------
 
     def _commit(self, batch: _Batch) -> None:
         try:
-            queue.append(self.runtime.db, batch.rows)
+            self._appender.append(batch.rows)
             self.stats.events += len(batch.rows)
             self.stats.batches += 1
-        except BaseException as exc:  # handed to every waiting caller
+        except BaseException as exc:  # handed to every caller of the batch
             log.exception("committing %d CloudTrail events failed", len(batch.rows))
             batch.error = exc
-        finally:
-            batch.done.set()
 
 
 def _presented_key(call: ApiCall) -> str | None:

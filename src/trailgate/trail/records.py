@@ -121,12 +121,15 @@ def user_identity(principal: Principal, access_key_id: str | None) -> dict[str, 
     if kind == "Anonymous":
         # S3's anonymous requester, recorded in the bucket owner's account.
         return {"type": "AWSAccount", "principalId": "", "accountId": "ANONYMOUS_PRINCIPAL"}
-    identity: dict[str, Any] = {
-        "type": kind,
-        "principalId": principal.principal_id or "",
-        "arn": principal.arn or "",
-        "accountId": principal.account_id or "",
-    }
+    identity: dict[str, Any] = {"type": kind}
+    # A value the principal lacks is left out (a console sign-in with an unknown user name).
+    for field_name, value in (
+        ("principalId", principal.principal_id),
+        ("arn", principal.arn),
+        ("accountId", principal.account_id),
+    ):
+        if value:
+            identity[field_name] = value
     if key:
         identity["accessKeyId"] = key
     if kind == "IAMUser":
@@ -191,6 +194,9 @@ def request_parameters(call: ApiCall) -> dict[str, Any] | None:
     if call.params is None and call.service != "s3":
         return None
     model = _operation_model(call.service, call.operation)
+    if model is None and call.service != "s3":
+        # No botocore model (signin.amazonaws.com): names are kept as the service gave them.
+        return shapes.convert_plain(call.params)
     shape = model.input_shape if model is not None else None
     if call.service == "s3":
         out: dict[str, Any] = {}
@@ -207,6 +213,8 @@ def response_elements(call: ApiCall) -> dict[str, Any] | None:
     if call.error is not None or call.read_only or not call.output:
         return None
     model = _operation_model(call.service, call.operation)
+    if model is None and call.service != "s3":
+        return shapes.convert_plain(call.output)
     shape = model.output_shape if model is not None else None
     if call.service == "s3":
         return shapes.convert_s3(shape, call.output, locations=("header", "headers")) or None
@@ -314,6 +322,8 @@ def build_rows(
     resources = record_resources(call, facts.bucket_owner)
     params = _bounded(request_parameters(call))
     response = _bounded(response_elements(call))
+    given = call.trail.get("additionalEventData")
+    additional = _bounded(shapes.convert_plain(given)) if isinstance(given, dict) else None
     shared_id = str(uuid.uuid4()) if len(targets) > 1 else None
     event_time = call.event_time.replace(microsecond=0)
     full = user_identity(principal, facts.access_key_id)
@@ -339,19 +349,26 @@ def build_rows(
         if call.error is not None:
             record["errorCode"] = call.error.code
             record["errorMessage"] = call.error.message
+        elif isinstance(call.trail.get("errorMessage"), str):
+            # A failure without an error code (a console sign-in with a wrong password).
+            record["errorMessage"] = call.trail["errorMessage"]
         record["requestParameters"] = params
         record["responseElements"] = response
+        if additional is not None:
+            record["additionalEventData"] = additional
         record["requestID"] = call.request_id
         record["eventID"] = event_id
         record["readOnly"] = read_only
         if resources:
             record["resources"] = resources
-        record["eventType"] = "AwsApiCall"
+        record["eventType"] = call.event_type or "AwsApiCall"
         record["managementEvent"] = not data
         record["recipientAccountId"] = target.account_id
         if shared_id is not None:
             record["sharedEventID"] = shared_id
         record["eventCategory"] = "Data" if data else "Management"
+        if call.event_type == "AwsConsoleAction":
+            record["sessionCredentialFromConsole"] = "true"
         rows.append(
             EventRow(
                 event_id=event_id,

@@ -139,6 +139,22 @@ def _generic(value: Any) -> Any:
     return _SKIP
 
 
+def convert_plain(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Elements of a service without a botocore model: names kept, secrets still withheld."""
+    if not value:
+        return None
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = str(key)
+        if is_secret_name(name):
+            out[name] = REDACTED
+            continue
+        converted = convert_plain(item) if isinstance(item, dict) else _generic(item)
+        if converted is not _SKIP and converted is not None:
+            out[name] = converted
+    return out or None
+
+
 def convert_top(shape: Shape | None, value: dict[str, Any] | None) -> dict[str, Any] | None:
     """requestParameters / responseElements of a query or json operation (None if empty)."""
     if not value:
