@@ -11,7 +11,7 @@ No timed assertions; prints the figures.
     alternating rounds so load changes on the machine hit both alike. The request is signed
     once by botocore and replayed on keep-alive connections, so the client costs little CPU.
 
-    python bench/trail_bench.py [--events 40000] [--threads 64] [--seconds 3] [--rounds 4]
+    python bench/trail_bench.py [--events 40000] [--threads 128] [--seconds 3] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def bench_http(seconds: float, rounds: int, database_url: str | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=40_000)
-    parser.add_argument("--threads", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=128)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--database-url", default=os.environ.get("TRAILGATE_BENCH_DATABASE_URL"))

@@ -92,6 +92,16 @@ class Appender:
 
     def _write(self, cursor: Any, rows: Sequence[EventRow]) -> None:
         sqlite = self._sqlite
+        single = (
+            sqlite
+            and len(rows) <= _ROWS_PER_STATEMENT
+            and all(not (r.management and r.resources) for r in rows)
+        )
+        if single:
+            # One INSERT is its own transaction in SQLite's autocommit mode: one call into the
+            # driver instead of three (BEGIN, INSERT, COMMIT) for the common case.
+            self._insert(cursor, "trail_events", _EVENT_COLUMNS, self._event_rows(rows))
+            return
         if sqlite:
             cursor.execute("BEGIN IMMEDIATE")
         else:
@@ -99,17 +109,7 @@ class Appender:
                 # Survives a crash of trailgate, not of the database host (see recorder.py).
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(f"SELECT pg_advisory_xact_lock({_ORDER_LOCK})")
-        events = [
-            (
-                r.event_id, r.account_id, _time_value(sqlite, r.event_time), r.region,
-                r.event_source, r.event_name, r.read_only, r.management, r.username,
-                r.access_key_id, r.data_bucket, r.data_key,
-                json.dumps(r.resources, separators=(",", ":")) if r.resources else None,
-                r.record,
-            )
-            for r in rows
-        ]  # fmt: skip
-        self._insert(cursor, "trail_events", _EVENT_COLUMNS, events)
+        self._insert(cursor, "trail_events", _EVENT_COLUMNS, self._event_rows(rows))
         resources = [
             (
                 r.event_id, i, r.account_id, _time_value(sqlite, r.event_time),
@@ -125,6 +125,19 @@ class Appender:
             cursor.execute("COMMIT")
         else:
             self._conn.commit()
+
+    def _event_rows(self, rows: Sequence[EventRow]) -> list[tuple[object, ...]]:
+        sqlite = self._sqlite
+        return [
+            (
+                r.event_id, r.account_id, _time_value(sqlite, r.event_time), r.region,
+                r.event_source, r.event_name, r.read_only, r.management, r.username,
+                r.access_key_id, r.data_bucket, r.data_key,
+                json.dumps(r.resources, separators=(",", ":")) if r.resources else None,
+                r.record,
+            )
+            for r in rows
+        ]  # fmt: skip
 
     def _insert(
         self, cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]
@@ -153,7 +166,10 @@ def _time_value(sqlite: bool, moment: datetime) -> object:
     # see the same values: naive UTC text on SQLite, an aware timestamp on PostgreSQL.
     moment = moment.astimezone(UTC)
     if sqlite:
-        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return (
+            f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} {moment.hour:02d}:"
+            f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}"
+        )
     return moment
 
 

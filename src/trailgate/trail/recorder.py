@@ -80,7 +80,8 @@ def _events_database(db: Database, sync: str) -> Database:
 @dataclass
 class _Batch:
     rows: list[EventRow] = field(default_factory=list)
-    done: threading.Event = field(default_factory=threading.Event)
+    # Set under the recorder's condition once the batch's transaction ended (either way).
+    done: bool = False
     error: BaseException | None = None
 
 
@@ -139,9 +140,9 @@ class Recorder:
                 raise RuntimeError("the recorder is closed")
             batch = self._pending
             batch.rows.extend(rows)
-            while self._committing and not batch.done.is_set():
+            while self._committing and not batch.done:
                 self._cond.wait()
-            leader = not batch.done.is_set()
+            leader = not batch.done
             if leader:
                 self._committing = True
                 self._pending = _Batch()
@@ -151,7 +152,7 @@ class Recorder:
             finally:
                 with self._cond:
                     self._committing = False
-                    batch.done.set()
+                    batch.done = True
                     self._cond.notify_all()
         if batch.error is not None:
             raise batch.error
