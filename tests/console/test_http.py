@@ -159,6 +159,14 @@ def test_every_post_needs_the_session_csrf_token(admin: Console) -> None:
     assert cross.status_code == 403
     names = {u["UserName"] for u in iam.list_users()["Users"]}
     assert not names & {"no-token", "bad-token", "foreign-token", "cross"}
+    # Every form of a page carries this session's token.
+    token = admin.token()
+    for path in ("/console/iam/new-user", "/console/iam/users/admin?tab=security",
+                 "/console/iam/new-role", "/console/simulator"):
+        page = admin.http.get(path)
+        tokens = re.findall(r'name="csrf_token" value="([^"]*)"', page.text)
+        assert len(tokens) == page.text.count("<form method=\"post\""), path
+        assert set(tokens) == {token}, path
     made = admin.post("/console/iam/new-user", {"user_name": "with-token"})
     assert made.status_code == 303
     assert iam.get_user(UserName="with-token")["User"]["UserName"] == "with-token"
@@ -264,11 +272,6 @@ def test_signins_are_recorded_without_the_password(admin_server: ServerProcess) 
     assert len(records) == 3 and len(by_result) == 2
 
 
-@pytest.mark.xfail(
-    reason="the recorder writes eventType AwsApiCall for every call (ApiCall.event_type, "
-    "trail['errorMessage'] and trail['additionalEventData'] are not used yet)",
-    strict=True,
-)
 def test_signin_records_have_aws_console_fields(admin_server: ServerProcess) -> None:
     console = Console.open(admin_server)
     assert console.signin("admin", password="Wrong-Secret-9").status_code == 401
@@ -284,7 +287,11 @@ def test_signin_records_have_aws_console_fields(admin_server: ServerProcess) -> 
     assert success["responseElements"] == {"ConsoleLogin": "Success"}
     assert failure["responseElements"] == {"ConsoleLogin": "Failure"}
     assert failure["errorMessage"] == "Failed authentication"
-    assert success["additionalEventData"]["MFAUsed"] == "No"
+    assert "errorCode" not in failure and "errorMessage" not in success
+    for record in records:
+        assert record["additionalEventData"]["MFAUsed"] == "No"
+        assert record["additionalEventData"]["LoginTo"].endswith("/console/home")
+        assert record["readOnly"] is False
 
 
 def test_root_signs_in_with_its_own_login_profile(server: ServerProcess) -> None:

@@ -47,10 +47,16 @@ def _event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             record = json.loads(raw)
         except ValueError:
             record = {}
+        response = record.get("responseElements") or {}
+        login = response.get("ConsoleLogin") or response.get("consoleLogin")
+        error = record.get("errorCode") or (
+            "Failure" if login == "Failure" else None
+        )
         rows.append(
             {
                 **event,
                 "record": record,
+                "failed": error,
                 "error_code": record.get("errorCode"),
                 "event_type": record.get("eventType"),
                 "source_ip": record.get("sourceIPAddress"),
