@@ -12,7 +12,8 @@ from sqlalchemy import Connection
 
 from trailgate.errors import AwsError
 from trailgate.policy import MalformedPolicyDocument, PolicyKind, parse_policy
-from trailgate.services.iam.entities import get_role_by_arn, visible_policy
+from trailgate.runtime import Runtime
+from trailgate.services.iam.entities import RoleRecord, get_role_by_arn, visible_policy
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.services.sts import sessions
 from trailgate.services.sts.writer import RoleUse, writer_for
@@ -51,13 +52,27 @@ def _session_tags(params: dict[str, Any]) -> dict[str, str]:
     return tags
 
 
+def _role(runtime: Runtime, role_arn: str) -> RoleRecord | None:
+    """The role an ARN names, from the auth cache: its trust policy, max session duration and
+    existence are authorization data, so every change to them bumps the auth generation (which
+    empties the cache). Unknown roles are not cached, so a new role can be assumed at once."""
+    cache = runtime.fresh_auth_cache()
+    key = ("role-by-arn", role_arn)
+    role: RoleRecord | None = cache.get(key)
+    if role is None:
+        with runtime.db.read() as conn:
+            role = get_role_by_arn(conn, role_arn)
+        if role is not None:
+            cache.put(key, role)
+    return role
+
+
 def _authorize_assume_role(ctx: CallContext, params: dict[str, Any]) -> list[AuthzCheck]:
     principal = ctx.principal
     if principal.kind == "Root":
         raise AwsError("AccessDenied", "Roles may not be assumed by root accounts.", 403)
     role_arn = params["RoleArn"]
-    with ctx.runtime.db.read() as conn:
-        role = get_role_by_arn(conn, role_arn)
+    role = _role(ctx.runtime, role_arn)
     trust = (
         ctx.runtime.compile(role.trust_policy, PolicyKind.TRUST, name=f"{role.arn}/trust")
         if role is not None
