@@ -185,6 +185,21 @@ def test_signout_ends_the_session_on_the_server(admin: Console) -> None:
     assert replay.post("/console/iam/new-user", data={"user_name": "x"}).status_code == 401
 
 
+def test_idle_and_old_sessions_end(admin: Console) -> None:
+    assert admin.http.get("/console/home").status_code == 200
+    admin.server.advance_clock(59 * 60)
+    assert admin.http.get("/console/home").status_code == 200  # activity keeps it alive
+    admin.server.advance_clock(61 * 60)
+    assert admin.http.get("/console/home").status_code == 303
+    fresh = Console.open(admin.server)
+    assert fresh.signin("admin").status_code == 303
+    for _ in range(12):  # active all along, but sessions last 12 hours at most
+        assert fresh.http.get("/console/home").status_code == 200
+        admin.server.advance_clock(59 * 60)
+    admin.server.advance_clock(13 * 60)
+    assert fresh.http.get("/console/home").status_code == 303
+
+
 def test_deleting_the_user_ends_its_sessions(admin_server: ServerProcess) -> None:
     make_console_user(admin_server, "temp")
     console = Console.open(admin_server)
@@ -511,6 +526,7 @@ def test_simulator_shows_decisions_and_reasons(admin: Console) -> None:
     assert "allowed" in text and "implicitDeny" in text
     assert "Denied because no identity-based policy allows the s3:PutObject action." in text
     assert "Matched: ReadOne (user)" in text
+    assert "&#34;Resource&#34;: &#34;arn:aws:s3:::b/*&#34;" in text  # the statement itself
     custom = admin.post("/console/simulator", {
         "mode": "custom", "actions": "s3:GetObject", "resources": "arn:aws:s3:::b/k",
         "context": "aws:SourceIp=10.0.0.1",

@@ -89,6 +89,27 @@ def _statement_text(document: str, statement: dict[str, Any]) -> str | None:
     return "\n".join(chunk)
 
 
+def _principal_document(page: Page, principal_arn: str, matched: dict[str, Any]) -> str:
+    """The text of a policy a principal simulation matched (read as the signed-in principal;
+    "" when it cannot be read)."""
+    kind, source = matched.get("SourcePolicyType"), matched.get("SourcePolicyId", "")
+    entity = principal_arn.rsplit("/", 1)[-1]
+    result: dict[str, Any] | None = None
+    if kind == "user":
+        result, _ = page.try_call(
+            "iam", "GetUserPolicy", {"UserName": entity, "PolicyName": source})
+    elif kind == "role":
+        result, _ = page.try_call(
+            "iam", "GetRolePolicy", {"RoleName": entity, "PolicyName": source})
+    elif kind in ("user-managed", "aws-managed"):
+        policy, _ = page.try_call("iam", "GetPolicy", {"PolicyArn": source})
+        if policy is not None:
+            version, _ = page.try_call("iam", "GetPolicyVersion", {
+                "PolicyArn": source, "VersionId": policy["Policy"]["DefaultVersionId"]})
+            return (version or {}).get("PolicyVersion", {}).get("Document", "")
+    return (result or {}).get("PolicyDocument", "")
+
+
 def explain(result: dict[str, Any], documents: dict[str, str]) -> str:
     """One sentence for a simulator result, in AWS's words where AWS has them."""
     action = result["EvalActionName"]
@@ -191,7 +212,10 @@ def simulate(page: Page) -> HttpResponse:
             for item in output.get("EvaluationResults") or []:
                 statements = []
                 for matched in item.get("MatchedStatements") or []:
-                    source = documents.get(matched.get("SourcePolicyId", ""), "")
+                    name = matched.get("SourcePolicyId", "")
+                    if form.mode == "principal" and name not in documents:
+                        documents[name] = _principal_document(page, form.principal_arn, matched)
+                    source = documents.get(name, "")
                     statements.append({**matched, "text": _statement_text(source, matched)})
                 results.append(
                     {**item, "statements": statements, "explanation": explain(item, documents)}
