@@ -42,3 +42,4 @@ console_signin_failures = Table(
     Column("locked_until", UtcDateTime(), nullable=True),
     info=SINCE,
 )
+Index("ix_console_signin_failures_last", console_signin_failures.c.last_failure_at)
