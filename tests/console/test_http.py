@@ -469,6 +469,9 @@ def test_s3_browse_details_and_download(admin: Console) -> None:
     assert got.status_code == 200 and got.content == small
     assert got.headers["content-disposition"].startswith('attachment; filename="a.json"')
     assert got.headers["content-type"] == "application/octet-stream"
+    head = admin.http.head("/console/s3/download/console-logs",
+                           params={"key": "AWSLogs/111/a.json"})
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(small))
     big = admin.http.get("/console/s3/download/console-logs", params={"key": "AWSLogs/111/big.bin"})
     assert big.status_code == 200 and big.content == large
     missing = admin.http.get("/console/s3/object/console-logs", params={"key": "nope"})

@@ -107,7 +107,9 @@ def _attachment_name(key: str) -> str:
 
 def object_download(page: Page, bucket: str) -> HttpResponse:
     key = page.request.query.get("key", "")
-    result = page.call("s3", "GetObject", {"Bucket": bucket, "Key": key})
+    # HEAD gets the headers only: GetObject would open the body for nothing.
+    operation = "HeadObject" if page.request.method == "HEAD" else "GetObject"
+    result = page.call("s3", operation, {"Bucket": bucket, "Key": key})
     headers = [
         ("content-type", "application/octet-stream"),
         ("content-disposition", _attachment_name(key)),

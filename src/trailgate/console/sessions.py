@@ -302,6 +302,13 @@ def _record_failure(runtime: Runtime, subject: str) -> timedelta:
     now = runtime.clock.now()
     table = console_signin_failures
     with runtime.db.begin() as conn:
+        # Names that nobody tried for a while are forgotten, so made-up names cannot pile up.
+        conn.execute(
+            delete(table).where(
+                table.c.last_failure_at < now - FAILURE_WINDOW - MAX_DELAY,
+                table.c.subject != subject,
+            )
+        )
         row = conn.execute(
             select(table).where(table.c.subject == subject).with_for_update()
         ).first()
