@@ -291,11 +291,11 @@ def test_kill_between_response_and_delivery_delivers_exactly_once(
     assert max(events.values()) == 1
 
 
-def test_deleting_a_trail_flushes_its_last_events(fast_server: ServerProcess) -> None:
+def test_deleting_a_trail_flushes_its_last_events_and_digest(fast_server: ServerProcess) -> None:
     server = fast_server
     root = root_of(server)
     account = server.management_account_id
-    bucket, _ = single_trail(server)
+    bucket, _ = single_trail(server, validation=True)
     ct = client(server, "cloudtrail", root)
     s3 = client(server, "s3", root)
     client(server, "iam", root).create_user(UserName="last-words")
@@ -303,7 +303,21 @@ def test_deleting_a_trail_flushes_its_last_events(fast_server: ServerProcess) ->
     with pytest.raises(ClientError) as exc:
         ct.get_trail(Name="main")
     assert exc.value.response["Error"]["Code"] == "TrailNotFoundException"
-    wait_for_records(s3, bucket, account, lambda r: r["eventName"] == "CreateUser")
+    [record] = wait_for_records(s3, bucket, account, lambda r: r["eventName"] == "CreateUser")
+    # The final digest lists the file holding the last event.
+    digests = f"AWSLogs/{account}/CloudTrail-Digest/us-east-1/"
+
+    def final_digest() -> dict[str, object] | None:
+        for key in reversed(list_keys(s3, bucket, digests)):
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            document = json.loads(gzip.decompress(body))
+            if any("CloudTrail/" in f["s3Object"] for f in document["logFiles"]):
+                return document
+        return None
+
+    document = wait_for(final_digest)
+    assert document["awsAccountId"] == account
+    assert record["eventTime"] <= document["newestEventTime"]
     # The name is free again at once.
     ct.create_trail(Name="main", S3BucketName=bucket)
 

@@ -619,11 +619,18 @@ class DeliveryWorker:
             return
         now = self.runtime.clock.now()
         c = trail_digest_chains.c
-        with self.runtime.db.begin() as conn:
-            if trail.log_validation and trail.logging and trail.deleted_at is None:
-                self._ensure_chain(conn, trail.id, trail.home_region, trail.start_logging_time
-                                   or now)
-            chains = list(conn.execute(select(trail_digest_chains).where(c.trail_id == trail.id)))
+        query = select(trail_digest_chains).where(c.trail_id == trail.id)
+        with self.runtime.db.read() as conn:
+            chains = list(conn.execute(query))
+        active = trail.log_validation and trail.logging and trail.deleted_at is None
+        if active and not any(chain.region == trail.home_region for chain in chains):
+            # The home region's chain starts with logging (or with validation, if turned on
+            # later), even before a log file exists: digests come also for empty periods.
+            with self.runtime.db.begin() as conn:
+                self._ensure_chain(
+                    conn, trail.id, trail.home_region, trail.start_logging_time or now
+                )
+                chains = list(conn.execute(query))
         for chain in chains:
             due = final or force or now >= chain.period_start + self.digest_interval
             if due and not self._emit_digest(trail, chain, now, final, report):
