@@ -215,6 +215,8 @@ def invoke(
         params=params,
         read_only=spec.read_only if spec else False,
         event_type=event_type,
+        bucket=params.get("Bucket") if service == "s3" else None,
+        key=params.get("Key") if service == "s3" else None,
     )
     try:
         if spec is None:
