@@ -53,6 +53,9 @@ def test_signin_sets_a_hardened_session_cookie(admin_server: ServerProcess) -> N
     forged = token[:-1] + ("A" if token[-1] != "A" else "B") + "." + mac
     stranger = httpx.Client(base_url=admin_server.endpoint, cookies={"tg_console": forged})
     assert stranger.get("/console/home").status_code == 303
+    # The sign-in shows as the user's PasswordLastUsed.
+    user = root_client(admin_server, "iam").get_user(UserName="admin")["User"]
+    assert "PasswordLastUsed" in user
 
 
 def test_cookie_is_secure_behind_https(admin_server: ServerProcess) -> None:

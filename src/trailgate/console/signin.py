@@ -207,6 +207,9 @@ def signin_submit(runtime: Runtime, request: ConsoleRequest) -> HttpResponse:
         return _form_page(runtime, request, status=401, error=error, **again)
     assert account is not None
     sessions.clear_failures(runtime, subject)
+    if user_id is not None:
+        with runtime.db.begin() as conn:
+            login_profiles.record_password_use(conn, user_id, runtime.clock.now())
     cookie_value = sessions.create_session(
         runtime, account.id, "Root" if user_name is None else "IAMUser", user_id
     )

@@ -7,6 +7,7 @@ the root calls). The root's profile has user_key "root".
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -29,7 +30,7 @@ from trailgate.services.iam.passwords import (
     policy_problem,
 )
 from trailgate.services.registry import CallContext, operation
-from trailgate.store.schema_iam import iam_login_profiles
+from trailgate.store.schema_iam import iam_login_profiles, iam_users
 
 ROOT_KEY = "root"
 
@@ -189,3 +190,10 @@ def verify_password(
         ).first()
         stored = row.password_hash if row else None
     return check_password(password, stored)
+
+
+def record_password_use(conn: Connection, user_id: str, when: datetime) -> None:
+    """Note a console sign-in of the user: shown as PasswordLastUsed by GetUser / ListUsers."""
+    conn.execute(
+        iam_users.update().where(iam_users.c.id == user_id).values(password_last_used=when)
+    )
