@@ -1,6 +1,12 @@
 """Group commit of new STS sessions: AssumeRole and GetSessionToken hand their sts_sessions row
-(and the role's last use) to one writer thread per process, which stores everything that arrived
-while it was committing the previous batch in one transaction.
+(and the role's last use) to the process's session writer, which stores the rows of concurrent
+calls in one transaction.
+
+The first caller to find no commit in progress leads: it commits its own row at once, in its own
+thread. Callers arriving meanwhile queue their rows and sleep; when the commit ends, the leader
+wakes the callers it committed for and hands everything queued to one of the sleepers, which
+leads the next commit. No thread is dedicated to writing, so a lone caller pays no hand-off and
+a queued one exactly one wake-up (thread switches are a large part of a request's CPU cost).
 
 A caller returns only after its row is committed, as when each call committed alone: an issued
 credential is durable before the client sees it. What changes is that concurrent calls share one
@@ -52,17 +58,21 @@ class _Pending:
     role_use: RoleUse | None
     # Reads that must hold in the transaction that stores the row; raises an AwsError if not.
     check: Callable[[Connection], None] | None
-    done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    # Set for the caller woken to lead the next commit: the rows it commits (its own among them).
+    batch: list[_Pending] | None = None
+    # Held from creation until the caller may go on (its row stored, or its turn to lead): a
+    # plain lock is the cheapest wake-up between two threads.
+    wake: threading.Lock = field(default_factory=threading.Lock)
 
 
 class SessionWriter:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._cond = threading.Condition()
-        self._pending: list[_Pending] = []
+        self._mutex = threading.Lock()
+        self._queued: list[_Pending] = []
+        self._committing = False
         self._closed = False
-        self._thread: threading.Thread | None = None
 
     def write(
         self,
@@ -73,53 +83,58 @@ class SessionWriter:
     ) -> None:
         """Store `row` durably; returns once committed, raises what storing it raised."""
         item = _Pending(row, role_use, check)
-        with self._cond:
+        item.wake.acquire()
+        with self._mutex:
             if self._closed:
                 raise RuntimeError("the session writer is closed")
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="sts-writer", daemon=True)
-                self._thread.start()
-            self._pending.append(item)
-            self._cond.notify()
-        item.done.wait()
+            if self._committing:
+                self._queued.append(item)
+                lead = False
+            else:
+                self._committing = True
+                item.batch = [item]
+                lead = True
+        if not lead:
+            item.wake.acquire()  # released when stored, or when it is this caller's turn
+        if item.batch is not None:
+            self._lead(item.batch)
         if item.error is not None:
             raise item.error
 
     def close(self) -> None:
-        """Commit what is pending, then stop the thread."""
-        with self._cond:
+        """Refuse new rows; rows already handed over are committed by their callers."""
+        with self._mutex:
             self._closed = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._closed:
-                    self._cond.wait()
-                if not self._pending:
-                    return
-                batch, self._pending = self._pending, []
+    def _lead(self, batch: list[_Pending]) -> None:
+        try:
             self._store(batch)
+        finally:
+            with self._mutex:
+                queued, self._queued = self._queued, []
+                if not queued:
+                    self._committing = False
+            for item in batch:
+                if item.batch is not batch:  # the leader itself is not asleep
+                    item.wake.release()
+            if queued:
+                queued[0].batch = queued
+                queued[0].wake.release()
 
     def _store(self, batch: list[_Pending]) -> None:
+        """Commit the batch; every failure ends up in its item's `error`, nothing is raised."""
         try:
-            try:
-                self._commit(batch)
-            except BaseException as exc:
-                if len(batch) == 1:
-                    batch[0].error = exc
-                    return
-                for item in batch:
-                    item.error = None
-                    try:
-                        self._commit([item])
-                    except BaseException as single:  # raised in the caller's thread
-                        item.error = single
-        finally:
+            self._commit(batch)
+        except BaseException as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+                return
             for item in batch:
-                item.done.set()
+                item.error = None
+                try:
+                    self._commit([item])
+                except BaseException as single:  # raised in the caller's thread
+                    item.error = single
 
     def _commit(self, batch: list[_Pending]) -> None:
         with self._db.begin() as conn:
@@ -153,7 +168,7 @@ class SessionWriter:
 
 
 def writer_for(runtime: Runtime) -> SessionWriter:
-    """The runtime's session writer, made on first use; Runtime.close stops it."""
+    """The runtime's session writer, made on first use; Runtime.close closes it."""
     writer = runtime.session_writer
     if writer is None:
         with runtime._lock:
