@@ -207,7 +207,7 @@ def bench_http(seconds: float, rounds: int, database_url: str | None) -> None:
             kwargs["database_url"] = fresh_database(database_url)
         servers[label] = start_server(**kwargs)
     try:
-        for connections in (1, 8):
+        for connections in (1, 8, 32):
             figures: dict[str, list[tuple[float, float]]] = {"recording": [], "baseline": []}
             for server in servers.values():
                 _round(server, connections, 0.5)  # warm-up
