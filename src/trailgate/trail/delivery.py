@@ -417,6 +417,14 @@ class DeliveryWorker:
             current = trails.get_by_id(conn, trail.id, lock=True)
             if current is None or current.cursor_seq != cursor:
                 return "idle", None
+            # Another worker (a lease changing hands) may have planned this range already.
+            planned = conn.execute(
+                select(trail_outbox.c.id).where(
+                    trail_outbox.c.trail_id == trail.id, trail_outbox.c.kind == "log"
+                )
+            ).first()
+            if planned is not None:
+                return "idle", None
             conn.execute(
                 insert(trail_outbox).values(
                     id=row_id,
