@@ -668,9 +668,12 @@ class DeliveryWorker:
         f = trail_log_files.c
         c = trail_digest_chains.c
         with self.runtime.db.begin() as conn:
-            current = conn.execute(
-                select(trail_digest_chains).where(c.trail_id == trail.id, c.region == region)
-            ).first()
+            chain_query = select(trail_digest_chains).where(
+                c.trail_id == trail.id, c.region == region
+            )
+            if conn.dialect.name == "postgresql":
+                chain_query = chain_query.with_for_update()
+            current = conn.execute(chain_query).first()
             if current is None or current.last_end != chain.last_end:
                 return True  # another worker moved this chain on
             files = list(
