@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
 
 from trailgate.services.cloudtrail import bucket_check
 from trailgate.services.cloudtrail.common import (
@@ -158,15 +159,12 @@ def create_trail(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
                     final_digest_due=False,
                 )
             )
-        except Exception as exc:
-            from sqlalchemy.exc import IntegrityError
-
-            if isinstance(exc, IntegrityError):
-                raise error(
-                    "TrailAlreadyExistsException",
-                    f"Trail {name} already exists for customer: {account}",
-                ) from exc
-            raise
+        except IntegrityError as exc:
+            # Created by a concurrent request since the check above.
+            raise error(
+                "TrailAlreadyExistsException",
+                f"Trail {name} already exists for customer: {account}",
+            ) from exc
         trails.changed(runtime, conn)
         trail = trails.get_by_id(conn, trail_id)
     assert trail is not None
