@@ -40,7 +40,12 @@ from trailgate.runtime import Runtime
 from trailgate.services import registry
 from trailgate.services.registry import CallContext
 from trailgate.services.s3.internal import call_as
-from trailgate.testing.server import ServerProcess, start_server
+from trailgate.testing.server import (
+    ServerProcess,
+    create_database,
+    drop_database,
+    start_server,
+)
 from trailgate.trail.delivery import DeliveryWorker
 from trailgate.trail.recorder import RECORDING_ENV
 
@@ -90,7 +95,9 @@ def _setup_trail(rt: Runtime) -> str:
 
 def bench_in_process(events: int, threads: int, database_url: str | None) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="trail-bench-"))
-    rt = Runtime.open(Config(data_dir=data_dir, database_url=database_url,
+    # A PostgreSQL URL names the server: the bench works in a database of its own.
+    own_database = create_database(database_url) if database_url else None
+    rt = Runtime.open(Config(data_dir=data_dir, database_url=own_database,
                              trail_delivery_interval=0.1, digest_interval=3600))
     rt.delivery.stop()  # delivery is measured on its own below
     try:
@@ -145,6 +152,8 @@ def bench_in_process(events: int, threads: int, database_url: str | None) -> Non
         worker.stop()
     finally:
         rt.close()
+        if own_database:
+            drop_database(own_database)
 
 
 # --- (c) over HTTP ------------------------------------------------------------------------------
@@ -202,9 +211,7 @@ def bench_http(seconds: float, rounds: int, database_url: str | None) -> None:
         env = {**base, RECORDING_ENV: value}
         kwargs: dict[str, Any] = {"extra_args": extra, "env": env}
         if database_url:
-            from trailgate.testing.server import fresh_database
-
-            kwargs["database_url"] = fresh_database(database_url)
+            kwargs["database_url"] = create_database(database_url)
         servers[label] = start_server(**kwargs)
     try:
         for connections in (1, 8, 32):
@@ -227,6 +234,8 @@ def bench_http(seconds: float, rounds: int, database_url: str | None) -> None:
     finally:
         for server in servers.values():
             server.stop()
+            if server.database_url:
+                drop_database(server.database_url)
 
 
 def main() -> None:
