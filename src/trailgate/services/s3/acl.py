@@ -19,7 +19,7 @@ from trailgate.errors import AwsError
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.services.s3 import errors
 from trailgate.services.s3.authz import WRITE_HEADER_KEYS, bucket_check, header_keys, require_bucket
-from trailgate.services.s3.records import canonical_id, owner_of, read_bucket
+from trailgate.services.s3.records import bucket_changed, canonical_id, owner_of, read_bucket
 from trailgate.store.schema_s3 import s3_buckets
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
@@ -251,6 +251,7 @@ def _set_ownership(ctx: CallContext, name: str, value: str | None) -> None:
         conn.execute(
             update(s3_buckets).where(s3_buckets.c.name == name).values(object_ownership=value)
         )
+        bucket_changed(runtime, conn)
     runtime.auth_changed()
 
 

@@ -83,6 +83,13 @@ def rolls_up(key: str, prefix: str, delimiter: str | None) -> str | None:
     return key[: at + len(delimiter)]
 
 
+_LISTED = (
+    s3_objects.c.key, s3_objects.c.last_modified, s3_objects.c.etag, s3_objects.c.size,
+    s3_objects.c.storage_class, s3_objects.c.owner_account, s3_objects.c.checksum_algorithm,
+    s3_objects.c.upload_id,
+)
+
+
 def walk_keys(
     conn: Connection, bucket: str, prefix: str, delimiter: str | None, after: str | None,
     limit: int,
@@ -109,7 +116,7 @@ def walk_keys(
         need = limit - len(rows) - len(prefixes)
         condition = t.c.key >= cursor if cursor_inclusive else t.c.key > cursor
         batch = conn.execute(
-            select(t).where(t.c.bucket == bucket, condition).order_by(t.c.key)
+            select(*_LISTED).where(t.c.bucket == bucket, condition).order_by(t.c.key)
             .limit(min(need, _BATCH) + 1)
         ).all()
         if not batch:

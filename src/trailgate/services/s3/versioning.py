@@ -11,7 +11,7 @@ from sqlalchemy import update
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.services.s3 import errors
 from trailgate.services.s3.authz import bucket_check, require_bucket
-from trailgate.services.s3.records import read_bucket
+from trailgate.services.s3.records import bucket_changed, read_bucket
 from trailgate.store.schema_s3 import s3_buckets
 
 STATUSES = ("Enabled", "Suspended")
@@ -50,4 +50,7 @@ def put_bucket_versioning(ctx: CallContext, params: dict[str, Any]) -> dict[str,
         if read_bucket(ctx.runtime, conn, name, lock=True) is None:
             raise errors.no_such_bucket(name)
         conn.execute(update(s3_buckets).where(s3_buckets.c.name == name).values(versioning=status))
+        # Readers answer VersionId from the cached bucket: let every worker refresh it.
+        bucket_changed(ctx.runtime, conn)
+    ctx.runtime.auth_changed()
     return {}
