@@ -171,9 +171,18 @@ def test_anonymous_only_with_public_policy(
 
 def test_presigned_urls(s3server: ServerProcess, s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="dir/pre signed+.txt", Body=b"presigned")
-    v4 = s3.generate_presigned_url("get_object", Params={"Bucket": bucket,
-                                                         "Key": "dir/pre signed+.txt"})
+    v4_client = make_client(s3server, s3server.root["RootAccessKeyId"],
+                            s3server.root["RootSecretAccessKey"], signature_version="s3v4")
+    v4 = v4_client.generate_presigned_url("get_object", Params={"Bucket": bucket,
+                                                                "Key": "dir/pre signed+.txt"})
+    assert "X-Amz-Signature=" in v4
     assert http_get(v4) == (200, b"presigned")
+    put_url = v4_client.generate_presigned_url("put_object", Params={"Bucket": bucket,
+                                                                     "Key": "uploaded"})
+    upload = urllib.request.Request(put_url, data=b"via presigned PUT", method="PUT")
+    with urllib.request.urlopen(upload, timeout=10) as resp:
+        assert resp.status == 200
+    assert s3.get_object(Bucket=bucket, Key="uploaded")["Body"].read() == b"via presigned PUT"
     v2_client = make_client(s3server, s3server.root["RootAccessKeyId"],
                             s3server.root["RootSecretAccessKey"], signature_version="s3")
     v2 = v2_client.generate_presigned_url("get_object", Params={"Bucket": bucket,
@@ -215,8 +224,11 @@ def test_condition_keys_on_signature_and_auth_type(
     with pytest.raises(ClientError) as exc:
         b_v2.get_object(Bucket=bucket, Key="k")
     assert code_of(exc) == "AccessDenied"
-    url = s3_b.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
-    assert http_get(url)[0] == 403
+    b_v4 = make_client(s3server, account_b["RootAccessKeyId"], account_b["RootSecretAccessKey"],
+                       signature_version="s3v4")
+    url = b_v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    assert "X-Amz-Signature=" in url
+    assert http_get(url)[0] == 403  # s3:authType is REST-QUERY-STRING
 
 
 def test_acl_condition_for_cross_account_writes(
