@@ -19,7 +19,7 @@ from trailgate.errors import AwsError
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.services.s3 import errors
 from trailgate.services.s3.authz import WRITE_HEADER_KEYS, bucket_check, header_keys, require_bucket
-from trailgate.services.s3.records import bucket_changed, canonical_id, owner_of, read_bucket
+from trailgate.services.s3.records import bucket_changed, canonical_id, owner_of, read_bucket, write
 from trailgate.store.schema_s3 import s3_buckets
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
@@ -175,7 +175,7 @@ def _authorize_put_acl(ctx: CallContext, params: dict[str, Any]) -> list[AuthzCh
 def put_bucket_acl(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     name = params["Bucket"]
     runtime = ctx.runtime
-    with runtime.db.begin() as conn:
+    with write(runtime) as conn:
         bucket = read_bucket(runtime, conn, name, lock=True)
         if bucket is None:
             raise errors.no_such_bucket(name)
@@ -235,7 +235,7 @@ def _authorize_put_ownership(ctx: CallContext, params: dict[str, Any]) -> list[A
 
 def _set_ownership(ctx: CallContext, name: str, value: str | None) -> None:
     runtime = ctx.runtime
-    with runtime.db.begin() as conn:
+    with write(runtime) as conn:
         bucket = read_bucket(runtime, conn, name, lock=True)
         if bucket is None:
             raise errors.no_such_bucket(name)

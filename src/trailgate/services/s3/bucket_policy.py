@@ -16,7 +16,7 @@ from trailgate.policy import PolicyKind, validate_policy
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.services.s3 import errors
 from trailgate.services.s3.authz import bucket_check, require_bucket
-from trailgate.services.s3.records import bucket_changed, read_bucket
+from trailgate.services.s3.records import bucket_changed, read_bucket, write
 from trailgate.store.schema_s3 import s3_buckets
 
 
@@ -61,7 +61,7 @@ def put_bucket_policy(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any
     runtime = ctx.runtime
     # Compiling before the write keeps a document the engine cannot use out of the store.
     runtime.compile(text, PolicyKind.RESOURCE, name=f"bucket-policy/{name}")
-    with runtime.db.begin() as conn:
+    with write(runtime) as conn:
         if read_bucket(runtime, conn, name, lock=True) is None:
             raise errors.no_such_bucket(name)
         conn.execute(update(s3_buckets).where(s3_buckets.c.name == name).values(policy=text))
@@ -74,7 +74,7 @@ def put_bucket_policy(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any
 def delete_bucket_policy(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     name = params["Bucket"]
     runtime = ctx.runtime
-    with runtime.db.begin() as conn:
+    with write(runtime) as conn:
         if read_bucket(runtime, conn, name, lock=True) is None:
             raise errors.no_such_bucket(name)
         # S3 answers 204 whether or not a policy was set.

@@ -29,7 +29,7 @@ from trailgate.services.s3.authz import (
     request_keys,
     require_bucket,
 )
-from trailgate.services.s3.records import bucket_changed, owner_of, read_bucket
+from trailgate.services.s3.records import bucket_changed, owner_of, read_bucket, write
 from trailgate.store.schema_s3 import s3_buckets, s3_object_versions, s3_objects, s3_uploads
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -131,7 +131,7 @@ def create_bucket(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         )
     runtime = ctx.runtime
     try:
-        with runtime.db.begin() as conn:
+        with write(runtime) as conn:
             existing = read_bucket(runtime, conn, name)
             if existing is not None:
                 if _recreated_own(existing.owner_account == account, existing.region):
@@ -206,7 +206,7 @@ def _authorize_delete(ctx: CallContext, params: dict[str, Any]) -> list[AuthzChe
 def delete_bucket(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     name = params["Bucket"]
     runtime = ctx.runtime
-    with runtime.db.begin() as conn:
+    with write(runtime) as conn:
         if read_bucket(runtime, conn, name, lock=True) is None:
             raise errors.no_such_bucket(name)
         busy = conn.execute(

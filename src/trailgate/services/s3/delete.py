@@ -18,7 +18,7 @@ from trailgate.errors import AwsError
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.services.s3 import errors
 from trailgate.services.s3.authz import object_check, require_bucket
-from trailgate.services.s3.records import Bucket, blob_store, find_version, read_bucket
+from trailgate.services.s3.records import Bucket, blob_store, find_version, read_bucket, write
 from trailgate.services.s3.writes import add_delete_marker, delete_unversioned, delete_version
 
 MAX_DELETE_KEYS = 1000
@@ -61,7 +61,7 @@ def delete_object(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     name, key = params["Bucket"], params["Key"]
     version_id = params.get("VersionId")
     runtime = ctx.runtime
-    with runtime.db.begin() as conn:
+    with write(runtime) as conn:
         bucket = read_bucket(runtime, conn, name, lock=True)
         if bucket is None:
             raise errors.no_such_bucket(name)
@@ -122,7 +122,7 @@ def delete_objects(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     failed: list[dict[str, Any]] = []
     garbage: list[str] = []
     runtime = ctx.runtime
-    with runtime.db.begin() as conn:
+    with write(runtime) as conn:
         bucket = read_bucket(runtime, conn, name, lock=True)
         if bucket is None:
             raise errors.no_such_bucket(name)

@@ -37,6 +37,7 @@ from trailgate.services.s3.records import (
     current_object,
     owner_of,
     read_bucket,
+    write,
 )
 from trailgate.services.s3.tagging import tags_from_header
 from trailgate.services.s3.writes import acl_text, install, system_headers, user_metadata
@@ -67,7 +68,7 @@ def create_multipart_upload(ctx: CallContext, params: dict[str, Any]) -> dict[st
     headers.setdefault("ContentType", "binary/octet-stream")
     upload_id = _new_upload_id()
     principal = ctx.principal
-    with ctx.runtime.db.begin() as conn:
+    with write(ctx.runtime) as conn:
         if read_bucket(ctx.runtime, conn, bucket.name, lock=True) is None:
             raise errors.no_such_bucket(bucket.name)
         conn.execute(
@@ -116,7 +117,7 @@ def _store_part(
     store = blob_store(runtime)
     garbage: list[str] = []
     try:
-        with runtime.db.begin() as conn:
+        with write(runtime) as conn:
             if read_bucket(runtime, conn, params["Bucket"], lock=True) is None:
                 raise errors.no_such_bucket(params["Bucket"])
             _upload(conn, params["Bucket"], params["Key"], params["UploadId"])
@@ -226,7 +227,7 @@ def complete_multipart_upload(ctx: CallContext, params: dict[str, Any]) -> dict[
         )
     runtime = ctx.runtime
     store = blob_store(runtime)
-    with runtime.db.begin() as conn:
+    with write(runtime) as conn:
         bucket = read_bucket(runtime, conn, name, lock=True)
         if bucket is None:
             raise errors.no_such_bucket(name)
@@ -296,7 +297,7 @@ def _authorize_abort(ctx: CallContext, params: dict[str, Any]) -> list[AuthzChec
 def abort_multipart_upload(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     upload_id = params["UploadId"]
     runtime = ctx.runtime
-    with runtime.db.begin() as conn:
+    with write(runtime) as conn:
         if read_bucket(runtime, conn, params["Bucket"], lock=True) is None:
             raise errors.no_such_bucket(params["Bucket"])
         _upload(conn, params["Bucket"], params["Key"], upload_id)

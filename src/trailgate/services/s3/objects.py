@@ -37,6 +37,7 @@ from trailgate.services.s3.records import (
     read_bucket,
     read_current,
     segments,
+    write,
 )
 from trailgate.services.s3.tagging import tags_from_header
 from trailgate.services.s3.writes import acl_text, install, system_headers, user_metadata
@@ -147,7 +148,7 @@ def commit_version(
     runtime = ctx.runtime
     store = blob_store(runtime)
     try:
-        with runtime.db.begin() as conn:
+        with write(runtime) as conn:
             bucket = read_bucket(runtime, conn, bucket_name, lock=True)
             if bucket is None:
                 raise errors.no_such_bucket(bucket_name)

@@ -26,6 +26,7 @@ from trailgate.services.s3.records import (
     current_object,
     find_version,
     read_bucket,
+    write,
 )
 from trailgate.store.schema_s3 import s3_buckets, s3_object_versions, s3_objects
 
@@ -90,7 +91,7 @@ def get_bucket_tagging(ctx: CallContext, params: dict[str, Any]) -> dict[str, An
 
 
 def _set_bucket_tags(ctx: CallContext, name: str, tags: list[dict[str, str]] | None) -> None:
-    with ctx.runtime.db.begin() as conn:
+    with write(ctx.runtime) as conn:
         if read_bucket(ctx.runtime, conn, name, lock=True) is None:
             raise errors.no_such_bucket(name)
         conn.execute(
@@ -163,7 +164,7 @@ def _write_object_tags(
 ) -> dict[str, Any]:
     version = _target(ctx, params)
     table = s3_objects if version.is_current else s3_object_versions
-    with ctx.runtime.db.begin() as conn:
+    with write(ctx.runtime) as conn:
         result = conn.execute(
             update(table)
             .where(

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.services.s3 import errors
 from trailgate.services.s3.authz import bucket_check, require_bucket
-from trailgate.services.s3.records import bucket_changed, read_bucket
+from trailgate.services.s3.records import bucket_changed, read_bucket, write
 from trailgate.store.schema_s3 import s3_buckets
 
 STATUSES = ("Enabled", "Suspended")
@@ -46,7 +46,7 @@ def put_bucket_versioning(ctx: CallContext, params: dict[str, Any]) -> dict[str,
         # MFA delete needs the root's MFA device, which trailgate does not have.
         raise errors.invalid_request("MFA Authentication must be used for this request")
     name = params["Bucket"]
-    with ctx.runtime.db.begin() as conn:
+    with write(ctx.runtime) as conn:
         if read_bucket(ctx.runtime, conn, name, lock=True) is None:
             raise errors.no_such_bucket(name)
         conn.execute(update(s3_buckets).where(s3_buckets.c.name == name).values(versioning=status))
