@@ -145,3 +145,11 @@ def test_writer_abort_leaves_nothing(tmp_path: Path) -> None:
         writer.write(b"half")
         raise RuntimeError("client went away")
     assert list((store.root / TMP_DIR).iterdir()) == []
+
+
+def test_deleted_blobs_are_unlinked_in_the_background(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    names = [store.put(f"body {i}".encode()) for i in range(20)]
+    store.delete(names[:15])
+    assert store.flush_deletes()
+    assert [n for n in names if store.path(n).exists()] == names[15:]

@@ -144,6 +144,10 @@ class BlobStore:
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir) / BLOBS_DIR
         self.directories = _DirectorySync()
+        self._doomed: list[str] = []
+        self._pending = 0
+        self._doomed_lock = threading.Condition()
+        self._reaper: threading.Thread | None = None
         self._ensure_layout()
 
     def _ensure_layout(self) -> None:
@@ -176,12 +180,41 @@ class BlobStore:
         return open(self.path(name), "rb")
 
     def delete(self, names: Iterable[str | None]) -> None:
-        """Remove blobs whose metadata is already gone (a crash before this leaves orphans that
-        `sweep` removes)."""
-        for name in names:
-            if name:
+        """Remove blobs whose metadata is already gone, off the caller's path: a background
+        thread unlinks them (a crash first leaves orphans that `sweep` removes)."""
+        doomed = [name for name in names if name]
+        if not doomed:
+            return
+        with self._doomed_lock:
+            self._doomed.extend(doomed)
+            self._pending += len(doomed)
+            if self._reaper is None:
+                self._reaper = threading.Thread(target=self._reap, name="blob-reaper",
+                                                daemon=True)
+                self._reaper.start()
+            self._doomed_lock.notify_all()
+
+    def _reap(self) -> None:
+        while True:
+            with self._doomed_lock:
+                if not self._doomed:
+                    # An idle reaper exits; the next delete starts another.
+                    self._doomed_lock.wait(timeout=5.0)
+                    if not self._doomed:
+                        self._reaper = None
+                        return
+                batch, self._doomed = self._doomed, []
+            for name in batch:
                 with contextlib.suppress(FileNotFoundError):
                     self.path(name).unlink()
+            with self._doomed_lock:
+                self._pending -= len(batch)
+                self._doomed_lock.notify_all()
+
+    def flush_deletes(self, timeout: float = 10.0) -> bool:
+        """Wait until every blob handed to `delete` is gone; False on timeout."""
+        with self._doomed_lock:
+            return self._doomed_lock.wait_for(lambda: self._pending == 0, timeout)
 
     def _files(self) -> Iterator[Path]:
         for sub in sorted(self.root.iterdir()):
