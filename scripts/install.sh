@@ -13,3 +13,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install --quiet -e ".[test]"
+# trailscraper pins an older botocore than trailgate's protocol layer reads its models from, so
+# it gets a virtualenv of its own (the CloudTrail tests run it as a subprocess).
+if [ ! -x .venv/tools/trailscraper/bin/trailscraper ]; then
+  "$PY" -m venv .venv/tools/trailscraper
+  .venv/tools/trailscraper/bin/python -m pip install --quiet "trailscraper==0.10.0"
+fi

@@ -12,6 +12,7 @@ from typing import Any
 
 from trailgate import authorization
 from trailgate.auth import authenticate
+from trailgate.auth.presented import presented_access_key_id
 from trailgate.auth.principal import Principal
 from trailgate.calls import ApiCall
 from trailgate.errors import AwsError
@@ -108,6 +109,9 @@ def handle(runtime: Runtime, request: HttpRequest) -> HttpResponse:
         call.output = output
     except AwsError as err:
         call.error = err
+        if call.access_key_id is None:
+            # Authentication failed: CloudTrail attributes the attempt to the key's account.
+            call.access_key_id = presented_access_key_id(request)
         response = codec.serialize_error(err, request_id, route)
     except Exception:
         log.exception("internal error in %s.%s", route.service, route.operation)

@@ -8,14 +8,14 @@ the next batch and wait; when the commit ends, one of them leads the next batch,
 everything that accumulated. A lone caller commits its own row at once (no thread hand-off);
 under concurrency many calls share one transaction.
 
-Durability of the queue (TRAILGATE_TRAIL_SYNC): "normal" (the default) commits survive a crash
-of the trailgate process, which is what the queue promises (a crash loses no acknowledged event;
-the acknowledgement waits for the commit). On SQLite the recorder writes through its own
-connection with `synchronous=NORMAL` (WAL: a commit is in the WAL file, fsynced at the next
-checkpoint or FULL commit); on PostgreSQL its transactions use `synchronous_commit = off`.
-A power failure or OS crash may then lose the last few hundred milliseconds of events. "full"
-makes every event commit wait for its fsync, like every other write of trailgate: no loss even
-on power failure, at about one fsync of latency per API call (bench/trail_bench.py shows both).
+Durability of the queue (TRAILGATE_TRAIL_SYNC): "full" (the default) makes every event commit
+wait for its fsync, like every other write of trailgate: an acknowledged call's event survives a
+crash of the process, of the OS or of the power. Group commit shares one fsync among concurrent
+calls. "normal" is an explicit opt-in trade: commits survive a crash of the trailgate process
+only (SQLite: the recorder's own connection with `synchronous=NORMAL`; PostgreSQL:
+`synchronous_commit = off`), and a power failure or OS crash may lose the last few hundred
+milliseconds of events, for about one fsync less latency per API call (bench/trail_bench.py
+shows both).
 
 Setting TRAILGATE_TRAIL_RECORDING=off (or 0/false/no) disables recording in that process;
 bench/trail_bench.py uses it for the baseline server. Never for production: calls made while
@@ -55,7 +55,7 @@ def recording_enabled_by_env() -> bool:
 
 
 def sync_mode_by_env() -> str:
-    value = os.environ.get(SYNC_ENV, "normal").strip().lower()
+    value = os.environ.get(SYNC_ENV, "full").strip().lower()
     if value not in ("normal", "full"):
         raise ValueError(f"{SYNC_ENV} must be 'normal' or 'full', not {value!r}")
     return value
