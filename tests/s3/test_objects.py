@@ -321,3 +321,32 @@ def test_suspended_versioning_replaces_null(s3: Any, bucket: str) -> None:
     ids = [v["VersionId"] for v in s3.list_object_versions(Bucket=bucket)["Versions"]]
     assert ids == ["null", kept]
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"n2"
+
+
+def test_concurrent_writes_share_commits_but_not_failures(s3: Any, bucket: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create_once(i: int) -> int:
+        try:
+            s3.put_object(Bucket=bucket, Key="race", Body=f"writer {i}".encode(), IfNoneMatch="*")
+            return 200
+        except ClientError as exc:
+            return status_of_error(exc)
+
+    def write_own(i: int) -> str:
+        return s3.put_object(Bucket=bucket, Key=f"own/{i}", Body=f"body {i}".encode())["ETag"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(create_once, range(8)))
+        etags = list(pool.map(write_own, range(16)))
+    assert sorted(statuses) == [200] + [412] * 7
+    winner = s3.get_object(Bucket=bucket, Key="race")["Body"].read()
+    assert winner.startswith(b"writer ")
+    for i, etag in enumerate(etags):
+        got = s3.get_object(Bucket=bucket, Key=f"own/{i}")
+        assert got["Body"].read() == f"body {i}".encode()
+        assert got["ETag"] == etag
+
+
+def status_of_error(exc: ClientError) -> int:
+    return int(exc.response["ResponseMetadata"]["HTTPStatusCode"])

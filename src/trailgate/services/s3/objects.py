@@ -13,6 +13,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from trailgate.errors import AwsError
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.services.s3 import acl as acls
@@ -31,13 +33,13 @@ from trailgate.services.s3.records import (
     Bucket,
     ObjectVersion,
     blob_store,
+    commit_grouped,
     current_object,
     find_version,
     latest_version,
     read_bucket,
     read_current,
     segments,
-    write,
 )
 from trailgate.services.s3.tagging import tags_from_header
 from trailgate.services.s3.writes import acl_text, install, system_headers, user_metadata
@@ -147,14 +149,17 @@ def commit_version(
     bucket as the transaction saw it."""
     runtime = ctx.runtime
     store = blob_store(runtime)
+
+    def work(conn: Connection) -> tuple[Bucket, list[str]]:
+        bucket = read_bucket(runtime, conn, bucket_name, lock=True)
+        if bucket is None:
+            raise errors.no_such_bucket(bucket_name)
+        current = current_object(conn, bucket_name, version.key)
+        check_write_conditions(current, params, version.key)
+        return bucket, install(conn, bucket, version, current)
+
     try:
-        with write(runtime) as conn:
-            bucket = read_bucket(runtime, conn, bucket_name, lock=True)
-            if bucket is None:
-                raise errors.no_such_bucket(bucket_name)
-            current = current_object(conn, bucket_name, version.key)
-            check_write_conditions(current, params, version.key)
-            garbage = install(conn, bucket, version, current)
+        bucket, garbage = commit_grouped(runtime, work)
     except BaseException:
         store.delete(new_blobs)
         raise

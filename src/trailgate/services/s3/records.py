@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -281,6 +281,89 @@ def write(runtime: Runtime) -> Iterator[Connection]:
         lock = _write_locks.setdefault(db.url, threading.Lock())
     with lock, db.begin() as conn:
         yield conn
+
+
+class _Job:
+    __slots__ = ("done", "error", "result", "work")
+
+    def __init__(self, work: Callable[[Connection], Any]) -> None:
+        self.work = work
+        self.done = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Group commit for short metadata transactions (object installs and deletes).
+
+    Concurrent writers hand in their transaction bodies; one of them (the leader) runs every
+    waiting body in one transaction, each inside its own savepoint so that a body that raises
+    undoes only itself, and commits once. Every writer returns (or raises) only after that
+    commit, so an acknowledged write is still durable, while N concurrent writers share one
+    fsync of the database log instead of queueing N of them.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._cond = threading.Condition()
+        self._queue: list[_Job] = []
+        self._leading = False
+
+    def run(self, work: Callable[[Connection], Any]) -> Any:
+        job = _Job(work)
+        with self._cond:
+            self._queue.append(job)
+            while not job.done:
+                if self._leading:
+                    self._cond.wait()
+                    continue
+                self._leading = True
+                batch, self._queue = self._queue, []
+                self._cond.release()
+                try:
+                    self._commit(batch)
+                finally:
+                    self._cond.acquire()
+                    self._leading = False
+                    self._cond.notify_all()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def _commit(self, batch: list[_Job]) -> None:
+        try:
+            with write(self._runtime) as conn:
+                for job in batch:
+                    savepoint = conn.begin_nested()
+                    try:
+                        job.result = job.work(conn)
+                    except BaseException as exc:
+                        savepoint.rollback()
+                        job.error = exc
+                    else:
+                        savepoint.commit()
+        except BaseException as exc:
+            for job in batch:
+                if job.error is None:
+                    job.error = exc
+        for job in batch:
+            job.done = True
+
+
+_group_commits: dict[int, _GroupCommit] = {}
+_group_commits_lock = threading.Lock()
+
+
+def commit_grouped(runtime: Runtime, work: Callable[[Connection], Any]) -> Any:
+    """Run `work(conn)` in a write transaction shared with concurrent writers; returns its
+    result (or raises its error) once the shared transaction committed."""
+    group = _group_commits.get(id(runtime))
+    if group is None or group._runtime is not runtime:
+        with _group_commits_lock:
+            group = _group_commits.get(id(runtime))
+            if group is None or group._runtime is not runtime:
+                group = _group_commits[id(runtime)] = _GroupCommit(runtime)
+    return group.run(work)
 
 
 def bucket_changed(runtime: Runtime, conn: Connection) -> None:
