@@ -403,9 +403,12 @@ def read_current(runtime: Runtime, bucket: str, key: str) -> ObjectVersion | Non
     """
     db = runtime.db
     if db.is_sqlite and db.engine.url.database not in (None, "", ":memory:"):
-        row = _sqlite_reader(db.engine.url.database).execute(
+        # fetchall drains the statement, ending its read transaction at once (a pending one
+        # would hold back WAL checkpoints).
+        rows = _sqlite_reader(db.engine.url.database).execute(
             _CURRENT_SQL["qmark"], (bucket, key)
-        ).fetchone()
+        ).fetchall()
+        row = rows[0] if rows else None
     else:
         raw = db.engine.raw_connection()
         try:
