@@ -335,3 +335,58 @@ def test_internal_delivery_goes_through_the_bucket_policy(
         internal.put_object_as(runtime, cloudtrail, bucket, key, b"{}",
                                content_type="application/json", source_arn=trail_arn)
     assert denied.value.code == "AccessDenied"
+
+
+def _iam_user(server: ServerProcess, creds: dict[str, str], name: str,
+              policy_doc: str | None) -> Any:
+    iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1",
+                       aws_access_key_id=creds["RootAccessKeyId"],
+                       aws_secret_access_key=creds["RootSecretAccessKey"])
+    iam.create_user(UserName=name)
+    if policy_doc is not None:
+        iam.put_user_policy(UserName=name, PolicyName="s3", PolicyDocument=policy_doc)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return make_client(server, key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def test_identity_and_bucket_policies_combine(
+    s3server: ServerProcess, s3: Any, account_b: dict[str, str], bucket: str,
+    bucket_name: Callable[[], str],
+) -> None:
+    s3.put_object(Bucket=bucket, Key="doc", Body=b"doc")
+    read_doc = policy({"Effect": "Allow", "Action": "s3:GetObject",
+                       "Resource": f"arn:aws:s3:::{bucket}/*"})
+    suffix = bucket_name()
+    # Same account: the identity policy alone is enough; without one there is no access.
+    reader = _iam_user(s3server, s3server.root, f"reader-{suffix}", read_doc)
+    nobody = _iam_user(s3server, s3server.root, f"nobody-{suffix}", None)
+    assert reader.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"doc"
+    with pytest.raises(ClientError) as exc:
+        nobody.get_object(Bucket=bucket, Key="doc")
+    assert code_of(exc) == "AccessDenied"
+    # Same account: a bucket policy naming the user directly is enough too.
+    nobody_arn = f"arn:aws:iam::{s3server.management_account_id}:user/nobody-{suffix}"
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy(
+        allow({"AWS": nobody_arn}, "s3:GetObject", f"arn:aws:s3:::{bucket}/*")))
+    assert nobody.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"doc"
+    # An explicit deny in the bucket policy beats the identity policy's allow.
+    reader_arn = f"arn:aws:iam::{s3server.management_account_id}:user/reader-{suffix}"
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy(
+        {"Effect": "Deny", "Principal": {"AWS": reader_arn}, "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{bucket}/*"}))
+    with pytest.raises(ClientError) as exc:
+        reader.get_object(Bucket=bucket, Key="doc")
+    assert code_of(exc) == "AccessDenied"
+    # Another account: both sides must allow.
+    b_reader = _iam_user(s3server, account_b, f"b-reader-{suffix}", read_doc)
+    b_nobody = _iam_user(s3server, account_b, f"b-nobody-{suffix}", None)
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy(
+        allow({"AWS": account_b["AccountId"]}, "s3:GetObject", f"arn:aws:s3:::{bucket}/*")))
+    assert b_reader.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"doc"
+    with pytest.raises(ClientError) as exc:
+        b_nobody.get_object(Bucket=bucket, Key="doc")
+    assert code_of(exc) == "AccessDenied"
+    s3.delete_bucket_policy(Bucket=bucket)
+    with pytest.raises(ClientError) as exc:
+        b_reader.get_object(Bucket=bucket, Key="doc")
+    assert code_of(exc) == "AccessDenied"
