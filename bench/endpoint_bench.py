@@ -33,6 +33,7 @@ from common import (
     SignedRequest,
     enable_moto_auth,
     measure_rounds,
+    pin_server,
     print_machine,
     print_summary,
     ratio_line,
@@ -87,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--no-moto", action="store_true", help="leave moto out")
     parser.add_argument(
+        "--pin-servers",
+        type=int,
+        metavar="CORE",
+        default=None,
+        help="keep every server under test on this core (all alike)",
+    )
+    parser.add_argument(
         "--recording-off-too",
         action="store_true",
         help="also measure trailgate with CloudTrail recording off (what recording costs; "
@@ -96,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = LoadSpec(args.seconds, args.max_requests, args.connections, args.generator)
     logs = Path(tempfile.mkdtemp(prefix="endpoint-bench-"))
     print("== GetCallerIdentity, SigV4-signed by an IAM user's key, replayed")
-    print_machine(spec)
+    print_machine(spec, args.pin_servers)
     servers: list[Server] = []
     try:
         scenarios: list[Scenario] = []
@@ -132,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
             raise RuntimeError("the bare app did not answer 200")
         scenarios.append(Scenario("bare uvicorn app", bare, bare_request))
 
+        if args.pin_servers is not None:
+            for server in servers:
+                pin_server(server, args.pin_servers)
         measure_rounds(scenarios, spec, args.rounds)
         print_summary(scenarios)
         print()

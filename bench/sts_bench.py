@@ -39,6 +39,7 @@ from common import (
     SignedRequest,
     enable_moto_auth,
     measure_rounds,
+    pin_server,
     print_machine,
     print_summary,
     ratio_line,
@@ -158,6 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--no-moto", action="store_true", help="leave moto out")
     parser.add_argument(
+        "--pin-servers",
+        type=int,
+        metavar="CORE",
+        default=None,
+        help="keep every server under test on this core (all alike)",
+    )
+    parser.add_argument(
         "--recording-off-too",
         action="store_true",
         help="also measure trailgate with CloudTrail recording off (what recording costs; "
@@ -167,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = LoadSpec(args.seconds, args.max_requests, args.connections, args.generator)
     logs = Path(tempfile.mkdtemp(prefix="sts-bench-"))
     print("== STS: AssumeRole, and GetCallerIdentity with the session's credentials")
-    print_machine(spec)
+    print_machine(spec, args.pin_servers)
     servers: list[Server] = []
     try:
         prepared: list[tuple[str, Server, StsRequests]] = []
@@ -195,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
 
         print("-- GetCallerIdentity with session credentials")
         identity = [Scenario(label, server, r.session_identity) for label, server, r in prepared]
+        if args.pin_servers is not None:
+            for server in servers:
+                pin_server(server, args.pin_servers)
         measure_rounds(identity, spec, args.rounds)
         print("-- AssumeRole")
         assume = [Scenario(label, server, r.assume_role) for label, server, r in prepared]

@@ -70,7 +70,11 @@ def test_sts_bench_runs_and_reports() -> None:
         _ratio(out, "AssumeRole: trailgate / moto")
 
 
-def test_recording_off_variant_is_labelled() -> None:
-    out = _run("endpoint_bench.py", "--generator", "python", "--no-moto", "--recording-off-too")
+def test_recording_off_variant_and_pinned_servers() -> None:
+    out = _run(
+        "endpoint_bench.py", "--generator", "python", "--no-moto", "--recording-off-too",
+        "--pin-servers", "0",
+    )  # fmt: skip
+    assert "servers each pinned to core 0" in out, out
     assert re.search(rf"round 1  trailgate \(recording off\)\s+{FIGURE}", out), out
     _ratio(out, "trailgate / trailgate (recording off)")
