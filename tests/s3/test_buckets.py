@@ -214,3 +214,21 @@ def test_missing_bucket_errors(s3: Any) -> None:
         assert code_of(exc) == "NoSuchBucket"
         assert status_of(exc) == 404
         assert exc.value.response["Error"]["BucketName"] == "tg-missing-bucket"
+
+
+def test_object_acls(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="o", Body=b"x")
+    acl = s3.get_object_acl(Bucket=bucket, Key="o")
+    assert [g["Permission"] for g in acl["Grants"]] == ["FULL_CONTROL"]
+    with pytest.raises(ClientError) as exc:
+        s3.put_object_acl(Bucket=bucket, Key="o", ACL="public-read")
+    assert code_of(exc) == "AccessControlListNotSupported"
+    s3.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )
+    s3.put_object_acl(Bucket=bucket, Key="o", ACL="public-read")
+    grants = s3.get_object_acl(Bucket=bucket, Key="o")["Grants"]
+    assert sorted(g["Permission"] for g in grants) == ["FULL_CONTROL", "READ"]
+    with pytest.raises(ClientError) as exc:
+        s3.get_object_acl(Bucket=bucket, Key="missing")
+    assert code_of(exc) == "NoSuchKey"

@@ -9,6 +9,7 @@ BucketOwnerEnforced only ACLs equivalent to full control for the bucket owner ar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from typing import Any
@@ -270,4 +271,69 @@ def put_ownership_controls(ctx: CallContext, params: dict[str, Any]) -> dict[str
 @operation("s3", "DeleteBucketOwnershipControls", authorize=_authorize_put_ownership)
 def delete_ownership_controls(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     _set_ownership(ctx, params["Bucket"], None)
+    return {}
+
+
+# --- object ACL ------------------------------------------------------------------------------
+
+
+def _object_target(ctx: CallContext, params: dict[str, Any]) -> Any:
+    from trailgate.services.s3.tagging import _target
+
+    return _target(ctx, params)
+
+
+def _object_acl_authorizer(action: str, version_action: str) -> Any:
+    def authorize(ctx: CallContext, params: dict[str, Any]) -> list[AuthzCheck]:
+        from trailgate.services.s3.authz import existing_tag_keys, object_check
+
+        bucket = require_bucket(ctx, params["Bucket"])
+        keys: dict[str, Any] = header_keys(ctx, WRITE_HEADER_KEYS)
+        with contextlib.suppress(AwsError):
+            keys.update(existing_tag_keys(_object_target(ctx, params).tag_map()))
+        if params.get("VersionId"):
+            keys["s3:versionid"] = params["VersionId"]
+            return [object_check(ctx, bucket, params["Key"], version_action, keys)]
+        return [object_check(ctx, bucket, params["Key"], action, keys)]
+
+    return authorize
+
+
+@operation("s3", "GetObjectAcl",
+           authorize=_object_acl_authorizer("s3:GetObjectAcl", "s3:GetObjectVersionAcl"),
+           read_only=True)
+def get_object_acl(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    bucket = require_bucket(ctx, params["Bucket"])
+    version = _object_target(ctx, params)
+    enforced = not bucket.acls_enabled
+    owner = bucket.owner_account if enforced else version.owner_account
+    return render(version.acl, owner, enforced)
+
+
+@operation("s3", "PutObjectAcl",
+           authorize=_object_acl_authorizer("s3:PutObjectAcl", "s3:PutObjectVersionAcl"))
+def put_object_acl(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    from trailgate.services.s3.records import write
+    from trailgate.store.schema_s3 import s3_object_versions, s3_objects
+
+    bucket = require_bucket(ctx, params["Bucket"])
+    version = _object_target(ctx, params)
+    if params.get("AccessControlPolicy") is not None:
+        acl = acl_from_policy(params["AccessControlPolicy"], version.owner_account)
+    elif has_acl_params(params):
+        acl = acl_from_params(params, owner=version.owner_account,
+                              bucket_owner=bucket.owner_account, for_bucket=False)
+    else:
+        raise AwsError("MissingSecurityHeader", "Your request was missing a required header",
+                       400, extra={"MissingHeaderName": "x-amz-acl"})
+    if not bucket.acls_enabled and not allowed_when_enforced(acl, bucket.owner_account):
+        raise errors.acls_not_supported()
+    table = s3_objects if version.is_current else s3_object_versions
+    with write(ctx.runtime) as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.bucket == version.bucket, table.c.key == version.key,
+                   table.c.version_id == version.version_id)
+            .values(acl=json.dumps(acl))
+        )
     return {}
