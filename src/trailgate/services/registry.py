@@ -40,6 +40,8 @@ class CallContext:
     trail: dict[str, Any] = field(default_factory=dict)
     # Outcomes of per-item checks (DeleteObjects), by AuthzCheck.item.
     item_decisions: dict[str, bool] = field(default_factory=dict)
+    # What an operation's `authorize` already read (a row, a policy), for its body to reuse.
+    scratch: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

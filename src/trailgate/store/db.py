@@ -51,12 +51,12 @@ class Database:
             # Python's sqlite3 would otherwise open transactions lazily and hide BEGIN from us;
             # autocommit=False with explicit BEGIN IMMEDIATE avoids writer deadlocks across workers.
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-            kwargs["pool_size"] = 8
-            kwargs["max_overflow"] = 16
         else:
-            kwargs["pool_size"] = 8
-            kwargs["max_overflow"] = 16
             kwargs["pool_pre_ping"] = True
+        # As many pooled connections as request threads (anyio's default limiter is 40), so a
+        # busy server does not churn overflow connections and their connect-time setup.
+        kwargs["pool_size"] = 40
+        kwargs["max_overflow"] = 10
         if ":memory:" in self.url:
             kwargs = {"future": True, "poolclass": NullPool}
         self.engine: Engine = create_engine(self.url, **kwargs)

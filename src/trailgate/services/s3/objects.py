@@ -68,10 +68,7 @@ def check_key(key: str | None) -> str:
 
 def _state(ctx: CallContext) -> dict[str, Any]:
     # What authorize already read, handed to the body of the same call.
-    state = ctx.__dict__.get("_s3_state")
-    if state is None:
-        state = ctx.__dict__["_s3_state"] = {}
-    return state
+    return ctx.scratch
 
 
 # --- PutObject -------------------------------------------------------------------------------
