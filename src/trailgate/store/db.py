@@ -53,10 +53,11 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
-        # As many pooled connections as request threads (anyio's default limiter is 40), so a
-        # busy server does not churn overflow connections and their connect-time setup.
-        kwargs["pool_size"] = 40
-        kwargs["max_overflow"] = 10
+        # SQLite: as many pooled connections as request threads (anyio's default limiter is
+        # 40), so a busy server does not churn connections and their pragmas. PostgreSQL: fewer,
+        # since several workers and nodes share the server's connection limit.
+        kwargs["pool_size"] = 40 if self.is_sqlite else 10
+        kwargs["max_overflow"] = 10 if self.is_sqlite else 20
         if ":memory:" in self.url:
             kwargs = {"future": True, "poolclass": NullPool}
         self.engine: Engine = create_engine(self.url, **kwargs)
