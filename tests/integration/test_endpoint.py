@@ -317,3 +317,28 @@ def test_root_key_from_environment(server_factory) -> None:
         server, "sts", env["TRAILGATE_ROOT_ACCESS_KEY_ID"], env["TRAILGATE_ROOT_SECRET_ACCESS_KEY"]
     )
     assert sts.get_caller_identity()["Account"] == server.management_account_id
+
+
+def test_clients_can_use_trailgate_as_an_http_proxy(server: ServerProcess) -> None:
+    # Requests arrive in absolute form (`GET http://sts.amazonaws.com/ HTTP/1.1`) and are
+    # routed by their host: STS, IAM, and S3 in virtual-hosted style.
+    config = BotoConfig(
+        proxies={"http": server.endpoint},
+        retries={"max_attempts": 1},
+        s3={"addressing_style": "virtual"},
+    )
+    kwargs = {
+        "region_name": "us-east-1",
+        "aws_access_key_id": server.root["RootAccessKeyId"],
+        "aws_secret_access_key": server.root["RootSecretAccessKey"],
+        "config": config,
+    }
+    sts = boto3.client("sts", endpoint_url="http://sts.amazonaws.com", **kwargs)
+    assert sts.get_caller_identity()["Account"] == server.management_account_id
+    iam = boto3.client("iam", endpoint_url="http://iam.amazonaws.com", **kwargs)
+    assert iam.list_users()["Users"] == []
+    s3 = boto3.client("s3", endpoint_url="http://s3.amazonaws.com", **kwargs)
+    s3.create_bucket(Bucket="proxied-bucket")
+    s3.put_object(Bucket="proxied-bucket", Key="a key", Body=b"through the proxy")
+    body = s3.get_object(Bucket="proxied-bucket", Key="a key")["Body"].read()
+    assert body == b"through the proxy"
