@@ -79,21 +79,33 @@ def prepare_store(config: Config) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import socket
+
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     config = build_config(args)
     prepare_store(config)
     os.environ[CONFIG_ENV] = config.to_env()
-    uvicorn.run(
+    uv_config = uvicorn.Config(
         "trailgate.server:create_app",
         factory=True,
         host=config.host,
         port=config.port,
-        workers=config.workers if config.workers > 1 else None,
+        workers=config.workers,
         log_level="warning",
         access_log=False,
         lifespan="on",
         server_header=False,
         date_header=True,
     )
+    if config.workers <= 1:
+        server = uvicorn.Server(uv_config)
+        server.run()
+        return 0 if server.started else 3
+    # Several workers share one listening socket bound here. Accepted sockets inherit
+    # TCP_NODELAY from it; without it every keep-alive response waits for a delayed ACK (~40 ms).
+    sock = uv_config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(uv_config, sockets=[sock]).run()
     return 0

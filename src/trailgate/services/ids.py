@@ -10,8 +10,15 @@ _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
+def _pick(alphabet: str, n: int) -> str:
+    # One read of the CSPRNG per id; both alphabets have a power-of-two size, so masking each
+    # byte is unbiased.
+    mask = len(alphabet) - 1
+    return "".join(alphabet[b & mask] for b in secrets.token_bytes(n))
+
+
 def _b32(n: int) -> str:
-    return "".join(secrets.choice(_B32) for _ in range(n))
+    return _pick(_B32, n)
 
 
 def account_id() -> str:
@@ -24,7 +31,7 @@ def access_key_id(temporary: bool = False) -> str:
 
 
 def secret_access_key() -> str:
-    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+    return _pick(_SECRET_ALPHABET, 40)
 
 
 def unique_id(prefix: str) -> str:

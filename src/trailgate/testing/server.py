@@ -121,15 +121,20 @@ class ServerProcess:
             self.process.wait(timeout=15)
 
     def restart(self) -> ServerProcess:
-        """A new server process on the same port and store."""
+        """A new server process on the same port and store; this object then stands for it
+        (so whoever stops this object stops the new process)."""
         self.stop(keep_state=True)
-        return start_server(
+        fresh = start_server(
             data_dir=self.data_dir,
             database_url=self.database_url,
             port=self.port,
             extra_args=self.extra_args,
             _owns_database=self.owns_database,
         )
+        self.process = fresh.process
+        self.root = fresh.root or self.root
+        self.management_account_id = fresh.management_account_id
+        return self
 
     def __enter__(self) -> ServerProcess:
         return self
