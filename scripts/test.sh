@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 .venv/bin/ruff check $(ls -d src tests bench examples 2>/dev/null)
+# Test modules are imported by basename (rootdir-relative sys.path): two with one name collide.
+dups=$(find tests -name 'test_*.py' -printf '%f\n' | sort | uniq -d)
+if [ -n "$dups" ]; then echo "test modules with the same name: $dups"; exit 1; fi
 .venv/bin/python -m pytest "$@"
 PG_URL=${TRAILGATE_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}
 if .venv/bin/python - "$PG_URL" <<'PY'
