@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
 from trailgate.services.accounts import bump_generation
 from trailgate.services.iam import authz, entities
@@ -31,22 +31,35 @@ def resolve_boundary(conn: Connection, account_id: str, arn: str) -> str:
     return arn
 
 
+def _set_boundary(
+    ctx: CallContext,
+    table: Table,
+    require: entities.PrincipalLookup,
+    name: str,
+    boundary: str | None,
+) -> dict[str, Any]:
+    """Put (a policy ARN) or delete (None) the boundary of the user or role `name`."""
+    account = caller_account(ctx)
+    with ctx.runtime.db.begin() as conn:
+        principal = require(conn, account, name)
+        arn = None if boundary is None else resolve_boundary(conn, account, boundary)
+        conn.execute(
+            table.update().where(table.c.id == principal.id).values(permissions_boundary=arn)
+        )
+        bump_generation(conn)
+    ctx.runtime.auth_changed()
+    return {}
+
+
 @operation(
     "iam",
     "PutUserPermissionsBoundary",
     authorize=authz.on_user("iam:PutUserPermissionsBoundary", extra=authz.boundary_key),
 )
 def put_user_permissions_boundary(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = caller_account(ctx)
-    with ctx.runtime.db.begin() as conn:
-        user = entities.require_user(conn, account, params["UserName"])
-        arn = resolve_boundary(conn, account, params["PermissionsBoundary"])
-        conn.execute(
-            iam_users.update().where(iam_users.c.id == user.id).values(permissions_boundary=arn)
-        )
-        bump_generation(conn)
-    ctx.runtime.auth_changed()
-    return {}
+    return _set_boundary(
+        ctx, iam_users, entities.require_user, params["UserName"], params["PermissionsBoundary"]
+    )
 
 
 @operation(
@@ -57,15 +70,7 @@ def put_user_permissions_boundary(ctx: CallContext, params: dict[str, Any]) -> d
 def delete_user_permissions_boundary(
     ctx: CallContext, params: dict[str, Any]
 ) -> dict[str, Any]:
-    account = caller_account(ctx)
-    with ctx.runtime.db.begin() as conn:
-        user = entities.require_user(conn, account, params["UserName"])
-        conn.execute(
-            iam_users.update().where(iam_users.c.id == user.id).values(permissions_boundary=None)
-        )
-        bump_generation(conn)
-    ctx.runtime.auth_changed()
-    return {}
+    return _set_boundary(ctx, iam_users, entities.require_user, params["UserName"], None)
 
 
 @operation(
@@ -74,16 +79,9 @@ def delete_user_permissions_boundary(
     authorize=authz.on_role("iam:PutRolePermissionsBoundary", extra=authz.boundary_key),
 )
 def put_role_permissions_boundary(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = caller_account(ctx)
-    with ctx.runtime.db.begin() as conn:
-        role = entities.require_role(conn, account, params["RoleName"])
-        arn = resolve_boundary(conn, account, params["PermissionsBoundary"])
-        conn.execute(
-            iam_roles.update().where(iam_roles.c.id == role.id).values(permissions_boundary=arn)
-        )
-        bump_generation(conn)
-    ctx.runtime.auth_changed()
-    return {}
+    return _set_boundary(
+        ctx, iam_roles, entities.require_role, params["RoleName"], params["PermissionsBoundary"]
+    )
 
 
 @operation(
@@ -94,12 +92,4 @@ def put_role_permissions_boundary(ctx: CallContext, params: dict[str, Any]) -> d
 def delete_role_permissions_boundary(
     ctx: CallContext, params: dict[str, Any]
 ) -> dict[str, Any]:
-    account = caller_account(ctx)
-    with ctx.runtime.db.begin() as conn:
-        role = entities.require_role(conn, account, params["RoleName"])
-        conn.execute(
-            iam_roles.update().where(iam_roles.c.id == role.id).values(permissions_boundary=None)
-        )
-        bump_generation(conn)
-    ctx.runtime.auth_changed()
-    return {}
+    return _set_boundary(ctx, iam_roles, entities.require_role, params["RoleName"], None)

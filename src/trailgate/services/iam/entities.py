@@ -7,10 +7,12 @@ resolver use these too (re-exported by `principal_policies`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import ColumnElement, Connection, Row, Table, select
 
 from trailgate.errors import AwsError
 from trailgate.services.iam.common import (
@@ -149,57 +151,72 @@ def policy_from_row(row: Row) -> PolicyRecord:
     )
 
 
+# -- generic lookups ------------------------------------------------------------------------
+
+R = TypeVar("R")
+
+
+def _first(
+    conn: Connection, table: Table, from_row: Callable[[Row], R], *where: ColumnElement[bool]
+) -> R | None:
+    row = conn.execute(select(table).where(*where)).first()
+    return from_row(row) if row else None
+
+
+def _named(table: Table, account_id: str, name: str) -> tuple[ColumnElement[bool], ...]:
+    """The where clause of "`name` in `account_id`", compared as IAM compares names."""
+    return table.c.account_id == account_id, table.c.name_lower == name.lower()
+
+
+def _required(record: R | None, missing: Callable[[], AwsError]) -> R:
+    if record is None:
+        raise missing()
+    return record
+
+
+def _in_account(
+    conn: Connection, table: Table, from_row: Callable[[Row], R], account_id: str
+) -> list[R]:
+    rows = conn.execute(select(table).where(table.c.account_id == account_id))
+    return [from_row(r) for r in rows]
+
+
 # -- users ---------------------------------------------------------------------------------
 
 
 def find_user(conn: Connection, account_id: str, name: str) -> UserRecord | None:
-    row = conn.execute(
-        select(iam_users).where(
-            iam_users.c.account_id == account_id, iam_users.c.name_lower == name.lower()
-        )
-    ).first()
-    return user_from_row(row) if row else None
+    return _first(conn, iam_users, user_from_row, *_named(iam_users, account_id, name))
 
 
 def require_user(conn: Connection, account_id: str, name: str) -> UserRecord:
-    user = find_user(conn, account_id, name)
-    if user is None:
-        raise no_such_user(name)
-    return user
+    return _required(find_user(conn, account_id, name), lambda: no_such_user(name))
 
 
 def get_user_by_id(conn: Connection, user_id: str) -> UserRecord | None:
-    row = conn.execute(select(iam_users).where(iam_users.c.id == user_id)).first()
-    return user_from_row(row) if row else None
+    return _first(conn, iam_users, user_from_row, iam_users.c.id == user_id)
 
 
 def list_users(conn: Connection, account_id: str) -> list[UserRecord]:
-    rows = conn.execute(select(iam_users).where(iam_users.c.account_id == account_id))
-    return [user_from_row(r) for r in rows]
+    return _in_account(conn, iam_users, user_from_row, account_id)
 
 
 # -- groups --------------------------------------------------------------------------------
 
 
 def find_group(conn: Connection, account_id: str, name: str) -> GroupRecord | None:
-    row = conn.execute(
-        select(iam_groups).where(
-            iam_groups.c.account_id == account_id, iam_groups.c.name_lower == name.lower()
-        )
-    ).first()
-    return group_from_row(row) if row else None
+    return _first(conn, iam_groups, group_from_row, *_named(iam_groups, account_id, name))
 
 
 def require_group(conn: Connection, account_id: str, name: str) -> GroupRecord:
-    group = find_group(conn, account_id, name)
-    if group is None:
-        raise no_such_group(name)
-    return group
+    return _required(find_group(conn, account_id, name), lambda: no_such_group(name))
 
 
 def get_group_by_id(conn: Connection, group_id: str) -> GroupRecord | None:
-    row = conn.execute(select(iam_groups).where(iam_groups.c.id == group_id)).first()
-    return group_from_row(row) if row else None
+    return _first(conn, iam_groups, group_from_row, iam_groups.c.id == group_id)
+
+
+def list_groups(conn: Connection, account_id: str) -> list[GroupRecord]:
+    return _in_account(conn, iam_groups, group_from_row, account_id)
 
 
 # -- roles ---------------------------------------------------------------------------------
@@ -207,27 +224,26 @@ def get_group_by_id(conn: Connection, group_id: str) -> GroupRecord | None:
 
 def get_role(conn: Connection, account_id: str, name: str) -> RoleRecord | None:
     """The role `name` of `account_id` (case-insensitive), or None."""
-    row = conn.execute(
-        select(iam_roles).where(
-            iam_roles.c.account_id == account_id, iam_roles.c.name_lower == name.lower()
-        )
-    ).first()
-    return role_from_row(row) if row else None
+    return _first(conn, iam_roles, role_from_row, *_named(iam_roles, account_id, name))
 
 
 find_role = get_role
 
 
 def require_role(conn: Connection, account_id: str, name: str) -> RoleRecord:
-    role = get_role(conn, account_id, name)
-    if role is None:
-        raise no_such_role(name)
-    return role
+    return _required(get_role(conn, account_id, name), lambda: no_such_role(name))
 
 
 def get_role_by_id(conn: Connection, role_id: str) -> RoleRecord | None:
-    row = conn.execute(select(iam_roles).where(iam_roles.c.id == role_id)).first()
-    return role_from_row(row) if row else None
+    return _first(conn, iam_roles, role_from_row, iam_roles.c.id == role_id)
+
+
+def list_roles(conn: Connection, account_id: str) -> list[RoleRecord]:
+    return _in_account(conn, iam_roles, role_from_row, account_id)
+
+
+PrincipalLookup = Callable[[Connection, str, str], UserRecord | RoleRecord]
+"""`require_user` or `require_role`: (conn, account id, name) -> the record."""
 
 
 def get_role_by_arn(conn: Connection, arn: str) -> RoleRecord | None:
@@ -254,20 +270,12 @@ def get_role_by_arn(conn: Connection, arn: str) -> RoleRecord | None:
 
 
 def find_policy(conn: Connection, arn: str) -> PolicyRecord | None:
-    row = conn.execute(
-        select(iam_managed_policies).where(iam_managed_policies.c.arn == arn)
-    ).first()
-    return policy_from_row(row) if row else None
+    return _first(conn, iam_managed_policies, policy_from_row, iam_managed_policies.c.arn == arn)
 
 
 def find_policy_by_name(conn: Connection, account_id: str, name: str) -> PolicyRecord | None:
-    row = conn.execute(
-        select(iam_managed_policies).where(
-            iam_managed_policies.c.account_id == account_id,
-            iam_managed_policies.c.name_lower == name.lower(),
-        )
-    ).first()
-    return policy_from_row(row) if row else None
+    where = _named(iam_managed_policies, account_id, name)
+    return _first(conn, iam_managed_policies, policy_from_row, *where)
 
 
 def visible_policy(conn: Connection, account_id: str, arn: str) -> PolicyRecord | None:
@@ -281,10 +289,7 @@ def visible_policy(conn: Connection, account_id: str, arn: str) -> PolicyRecord 
 def require_visible_policy(
     conn: Connection, account_id: str, arn: str, error: AwsError
 ) -> PolicyRecord:
-    policy = visible_policy(conn, account_id, arn)
-    if policy is None:
-        raise error
-    return policy
+    return _required(visible_policy(conn, account_id, arn), lambda: error)
 
 
 def make_policy_arn(account_id: str, path: str, name: str) -> str:

@@ -27,7 +27,7 @@ from trailgate.services.iam.common import (
     limit_exceeded,
     unique_or,
 )
-from trailgate.services.iam.pagination import paginate
+from trailgate.services.iam.pagination import in_path, page_by_name
 from trailgate.services.iam.shapes import group_shape, user_shape
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.store.schema_iam import (
@@ -86,7 +86,7 @@ def get_group(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
             .where(iam_group_members.c.group_id == group.id)
         )
         members = [entities.user_from_row(r) for r in rows]
-    page, extra = paginate(members, params, lambda u: u.name.lower())
+    page, extra = page_by_name(members, params)
     return {
         "Group": group_shape(group),
         "Users": [user_shape(u, full=False) for u in page],
@@ -97,12 +97,9 @@ def get_group(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
 @operation("iam", "ListGroups", authorize=authz.on_account("iam:ListGroups"), read_only=True)
 def list_groups(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     account = caller_account(ctx)
-    prefix = params.get("PathPrefix") or DEFAULT_PATH
     with ctx.runtime.db.read() as conn:
-        rows = conn.execute(select(iam_groups).where(iam_groups.c.account_id == account))
-        groups = [entities.group_from_row(r) for r in rows]
-    groups = [g for g in groups if g.path.startswith(prefix)]
-    page, extra = paginate(groups, params, lambda g: g.name.lower())
+        groups = entities.list_groups(conn, account)
+    page, extra = page_by_name(in_path(groups, params), params)
     return {"Groups": [group_shape(g) for g in page], **extra}
 
 
@@ -223,5 +220,5 @@ def list_groups_for_user(ctx: CallContext, params: dict[str, Any]) -> dict[str, 
             .where(iam_group_members.c.user_id == user.id)
         )
         groups = [entities.group_from_row(r) for r in rows]
-    page, extra = paginate(groups, params, lambda g: g.name.lower())
+    page, extra = page_by_name(groups, params)
     return {"Groups": [group_shape(g) for g in page], **extra}

@@ -10,12 +10,24 @@ from __future__ import annotations
 import base64
 import binascii
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
-from trailgate.services.iam.common import invalid_input
+from trailgate.services.iam.common import DEFAULT_PATH, invalid_input
+
+
+class Named(Protocol):
+    """A user, group or role record."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
 
 T = TypeVar("T")
+N = TypeVar("N", bound=Named)
 
 DEFAULT_MAX_ITEMS = 100
 _MAX_KEY_MARKER = 230  # base64 grows 4/3; IAM markers are at most 320 characters
@@ -69,3 +81,14 @@ def paginate(
 def index_key(width: int = 8) -> Callable[[tuple[int, Any]], str]:
     """Sort key for (position, item) pairs whose order is their position."""
     return lambda pair: str(pair[0]).zfill(width)
+
+
+def in_path(records: Iterable[N], params: dict[str, Any]) -> list[N]:
+    """The records under a List call's PathPrefix (all of them without one)."""
+    prefix = params.get("PathPrefix") or DEFAULT_PATH
+    return [r for r in records if r.path.startswith(prefix)]
+
+
+def page_by_name(records: Sequence[N], params: dict[str, Any]) -> tuple[list[N], dict[str, Any]]:
+    """A page of users, groups or roles in IAM's order: by name, case-insensitively."""
+    return paginate(records, params, lambda r: r.name.lower())

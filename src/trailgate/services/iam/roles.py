@@ -30,7 +30,12 @@ from trailgate.services.iam.common import (
     validation_error,
 )
 from trailgate.services.iam.documents import check_trust_document
-from trailgate.services.iam.pagination import paginate
+from trailgate.services.iam.pagination import in_path, page_by_name
+from trailgate.services.iam.principal_tags import (
+    list_principal_tags,
+    tag_principal,
+    untag_principal,
+)
 from trailgate.services.iam.shapes import role_shape
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.store.schema_iam import iam_attachments, iam_inline_policies, iam_roles
@@ -136,12 +141,9 @@ def get_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
 @operation("iam", "ListRoles", authorize=authz.on_account("iam:ListRoles"), read_only=True)
 def list_roles(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     account = caller_account(ctx)
-    prefix = params.get("PathPrefix") or DEFAULT_PATH
     with ctx.runtime.db.read() as conn:
-        rows = conn.execute(select(iam_roles).where(iam_roles.c.account_id == account))
-        roles = [entities.role_from_row(r) for r in rows]
-    roles = [r for r in roles if r.path.startswith(prefix)]
-    page, extra = paginate(roles, params, lambda r: r.name.lower())
+        roles = entities.list_roles(conn, account)
+    page, extra = page_by_name(in_path(roles, params), params)
     return {"Roles": [role_shape(r, view="list") for r in page], **extra}
 
 
@@ -226,35 +228,24 @@ def delete_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     "iam", "TagRole", authorize=authz.on_role("iam:TagRole", extra=authz.request_tags_key)
 )
 def tag_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = caller_account(ctx)
-    with ctx.runtime.db.begin() as conn:
-        role = entities.require_role(conn, account, params["RoleName"])
-        tags.put_tags(conn, tags.ROLE, role.id, params["Tags"])
-        bump_generation(conn)  # role tags are principal tags of its sessions
-    ctx.runtime.auth_changed()
-    return {}
+    return tag_principal(
+        ctx, tags.ROLE, entities.require_role, params["RoleName"], params["Tags"]
+    )
 
 
 @operation(
     "iam", "UntagRole", authorize=authz.on_role("iam:UntagRole", extra=authz.tag_keys_key)
 )
 def untag_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = caller_account(ctx)
-    with ctx.runtime.db.begin() as conn:
-        role = entities.require_role(conn, account, params["RoleName"])
-        tags.remove_tags(conn, tags.ROLE, role.id, params["TagKeys"])
-        bump_generation(conn)
-    ctx.runtime.auth_changed()
-    return {}
+    return untag_principal(
+        ctx, tags.ROLE, entities.require_role, params["RoleName"], params["TagKeys"]
+    )
 
 
 @operation(
     "iam", "ListRoleTags", authorize=authz.on_role("iam:ListRoleTags"), read_only=True
 )
 def list_role_tags(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = caller_account(ctx)
-    with ctx.runtime.db.read() as conn:
-        role = entities.require_role(conn, account, params["RoleName"])
-        role_tags = tags.list_tags(conn, tags.ROLE, role.id)
-    page, extra = paginate(role_tags, params, lambda t: t["Key"])
-    return {"Tags": page, **extra}
+    return list_principal_tags(
+        ctx, params, tags.ROLE, entities.require_role, params["RoleName"]
+    )

@@ -33,7 +33,12 @@ from trailgate.services.iam.common import (
     unique_or,
     user_arn,
 )
-from trailgate.services.iam.pagination import paginate
+from trailgate.services.iam.pagination import in_path, page_by_name
+from trailgate.services.iam.principal_tags import (
+    list_principal_tags,
+    tag_principal,
+    untag_principal,
+)
 from trailgate.services.iam.shapes import user_shape
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.store import schema
@@ -127,10 +132,9 @@ def _root_user(conn: Connection, account_id: str) -> dict[str, Any]:
 @operation("iam", "ListUsers", authorize=authz.on_account("iam:ListUsers"), read_only=True)
 def list_users(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     account = caller_account(ctx)
-    prefix = params.get("PathPrefix") or DEFAULT_PATH
     with ctx.runtime.db.read() as conn:
-        users = [u for u in entities.list_users(conn, account) if u.path.startswith(prefix)]
-    page, extra = paginate(users, params, lambda u: u.name.lower())
+        users = entities.list_users(conn, account)
+    page, extra = page_by_name(in_path(users, params), params)
     return {"Users": [user_shape(u, full=False) for u in page], **extra}
 
 
@@ -220,35 +224,24 @@ def delete_user(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     ),
 )
 def tag_user(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = caller_account(ctx)
-    with ctx.runtime.db.begin() as conn:
-        user = entities.require_user(conn, account, params["UserName"])
-        tags.put_tags(conn, tags.USER, user.id, params["Tags"])
-        bump_generation(conn)  # principal tags feed aws:PrincipalTag conditions
-    ctx.runtime.auth_changed()
-    return {}
+    return tag_principal(
+        ctx, tags.USER, entities.require_user, params["UserName"], params["Tags"]
+    )
 
 
 @operation(
     "iam", "UntagUser", authorize=authz.on_user("iam:UntagUser", extra=authz.tag_keys_key)
 )
 def untag_user(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = caller_account(ctx)
-    with ctx.runtime.db.begin() as conn:
-        user = entities.require_user(conn, account, params["UserName"])
-        tags.remove_tags(conn, tags.USER, user.id, params["TagKeys"])
-        bump_generation(conn)
-    ctx.runtime.auth_changed()
-    return {}
+    return untag_principal(
+        ctx, tags.USER, entities.require_user, params["UserName"], params["TagKeys"]
+    )
 
 
 @operation(
     "iam", "ListUserTags", authorize=authz.on_user("iam:ListUserTags"), read_only=True
 )
 def list_user_tags(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = caller_account(ctx)
-    with ctx.runtime.db.read() as conn:
-        user = entities.require_user(conn, account, params["UserName"])
-        user_tags = tags.list_tags(conn, tags.USER, user.id)
-    page, extra = paginate(user_tags, params, lambda t: t["Key"])
-    return {"Tags": page, **extra}
+    return list_principal_tags(
+        ctx, params, tags.USER, entities.require_user, params["UserName"]
+    )
