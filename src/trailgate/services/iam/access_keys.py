@@ -22,8 +22,6 @@ from trailgate.services.iam.common import (
     invalid_input,
     limit_exceeded,
     no_such_entity,
-    no_such_user,
-    non_user_credentials,
     root_arn,
     utc,
 )
@@ -59,15 +57,9 @@ def resolve_owner(ctx: CallContext, conn: Connection, user_name: str | None) -> 
     account = caller_account(ctx)
     if user_name is not None:
         return KeyOwner(account, entities.require_user(conn, account, user_name))
-    principal = ctx.principal
-    if principal.kind == "Root":
+    if ctx.principal.kind == "Root":
         return KeyOwner(account, None)
-    if principal.kind == "IAMUser" and principal.principal_id:
-        user = entities.get_user_by_id(conn, principal.principal_id)
-        if user is None:
-            raise no_such_user(principal.user_name or "")
-        return KeyOwner(account, user)
-    raise non_user_credentials()
+    return KeyOwner(account, entities.calling_user(conn, ctx.principal))
 
 
 def key_not_found(access_key_id: str) -> AwsError:

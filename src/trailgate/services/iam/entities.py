@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Row, Table, select
 
@@ -21,12 +21,16 @@ from trailgate.services.iam.common import (
     no_such_group,
     no_such_role,
     no_such_user,
+    non_user_credentials,
     policy_arn,
     role_arn,
     user_arn,
     utc,
 )
 from trailgate.store.schema_iam import iam_groups, iam_managed_policies, iam_roles, iam_users
+
+if TYPE_CHECKING:
+    from trailgate.auth.principal import Principal
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,16 @@ def get_user_by_id(conn: Connection, user_id: str) -> UserRecord | None:
 
 def list_users(conn: Connection, account_id: str) -> list[UserRecord]:
     return _in_account(conn, iam_users, user_from_row, account_id)
+
+
+def calling_user(conn: Connection, principal: Principal) -> UserRecord:
+    """The IAM user behind a call that names no user (the root is for the caller to handle)."""
+    if principal.kind != "IAMUser" or not principal.principal_id:
+        raise non_user_credentials()
+    user = get_user_by_id(conn, principal.principal_id)
+    if user is None:
+        raise no_such_user(principal.user_name or "")
+    return user
 
 
 # -- groups --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import ColumnElement, Connection, delete, select
 
 from trailgate.errors import AwsError
 from trailgate.services import accounts
@@ -43,12 +43,17 @@ def _display_name(owner: KeyOwner) -> str:
     return owner.user.name if owner.user is not None else owner.account_id
 
 
+def _of(account_id: str, key: str) -> tuple[ColumnElement[bool], ...]:
+    """The where clause of the profile of user `key` (a user id, or ROOT_KEY) in `account_id`."""
+    return (
+        iam_login_profiles.c.account_id == account_id,
+        iam_login_profiles.c.user_key == key,
+    )
+
+
 def _row(conn: Connection, owner: KeyOwner) -> Any:
     return conn.execute(
-        select(iam_login_profiles).where(
-            iam_login_profiles.c.account_id == owner.account_id,
-            iam_login_profiles.c.user_key == _key(owner),
-        )
+        select(iam_login_profiles).where(*_of(owner.account_id, _key(owner)))
     ).first()
 
 
@@ -137,10 +142,7 @@ def update_login_profile(ctx: CallContext, params: dict[str, Any]) -> dict[str, 
         if values:
             conn.execute(
                 iam_login_profiles.update()
-                .where(
-                    iam_login_profiles.c.account_id == owner.account_id,
-                    iam_login_profiles.c.user_key == _key(owner),
-                )
+                .where(*_of(owner.account_id, _key(owner)))
                 .values(**values)
             )
             bump_generation(conn)
@@ -159,10 +161,7 @@ def delete_login_profile(ctx: CallContext, params: dict[str, Any]) -> dict[str, 
         if _row(conn, owner) is None:
             raise _not_found(owner)
         conn.execute(
-            delete(iam_login_profiles).where(
-                iam_login_profiles.c.account_id == owner.account_id,
-                iam_login_profiles.c.user_key == _key(owner),
-            )
+            delete(iam_login_profiles).where(*_of(owner.account_id, _key(owner)))
         )
         bump_generation(conn)
     ctx.runtime.auth_changed()
@@ -183,10 +182,7 @@ def verify_password(
     stored = None
     if key is not None:
         row = conn.execute(
-            select(iam_login_profiles.c.password_hash).where(
-                iam_login_profiles.c.account_id == account_id,
-                iam_login_profiles.c.user_key == key,
-            )
+            select(iam_login_profiles.c.password_hash).where(*_of(account_id, key))
         ).first()
         stored = row.password_hash if row else None
     return check_password(password, stored)

@@ -47,6 +47,14 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def _allow_everywhere(action: str | list[str]) -> dict[str, Any]:
+    """The shape of every shipped document: one Allow statement on Resource "*"."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}],
+    }
+
+
 AWS_MANAGED_POLICIES: tuple[AwsManagedPolicy, ...] = (
     AwsManagedPolicy(
         name="AdministratorAccess",
@@ -55,10 +63,7 @@ AWS_MANAGED_POLICIES: tuple[AwsManagedPolicy, ...] = (
         created_at=_at("2015-02-06T18:39:46"),
         version_id="v1",
         version_created_at=_at("2015-02-06T18:39:46"),
-        document={
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-        },
+        document=_allow_everywhere("*"),
     ),
     AwsManagedPolicy(
         name="AmazonS3FullAccess",
@@ -67,16 +72,7 @@ AWS_MANAGED_POLICIES: tuple[AwsManagedPolicy, ...] = (
         created_at=_at("2015-02-06T18:40:58"),
         version_id="v2",
         version_created_at=_at("2021-09-27T20:16:37"),
-        document={
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:*", "s3-object-lambda:*"],
-                    "Resource": "*",
-                }
-            ],
-        },
+        document=_allow_everywhere(["s3:*", "s3-object-lambda:*"]),
     ),
     AwsManagedPolicy(
         name="AmazonS3ReadOnlyAccess",
@@ -85,22 +81,15 @@ AWS_MANAGED_POLICIES: tuple[AwsManagedPolicy, ...] = (
         created_at=_at("2015-02-06T18:40:59"),
         version_id="v3",
         version_created_at=_at("2023-08-10T21:31:39"),
-        document={
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "s3:Get*",
-                        "s3:List*",
-                        "s3:Describe*",
-                        "s3-object-lambda:Get*",
-                        "s3-object-lambda:List*",
-                    ],
-                    "Resource": "*",
-                }
-            ],
-        },
+        document=_allow_everywhere(
+            [
+                "s3:Get*",
+                "s3:List*",
+                "s3:Describe*",
+                "s3-object-lambda:Get*",
+                "s3-object-lambda:List*",
+            ]
+        ),
     ),
     AwsManagedPolicy(
         name="IAMReadOnlyAccess",
@@ -109,23 +98,16 @@ AWS_MANAGED_POLICIES: tuple[AwsManagedPolicy, ...] = (
         created_at=_at("2015-02-06T18:40:59"),
         version_id="v4",
         version_created_at=_at("2018-01-25T19:11:27"),
-        document={
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "iam:GenerateCredentialReport",
-                        "iam:GenerateServiceLastAccessedDetails",
-                        "iam:Get*",
-                        "iam:List*",
-                        "iam:SimulateCustomPolicy",
-                        "iam:SimulatePrincipalPolicy",
-                    ],
-                    "Resource": "*",
-                }
-            ],
-        },
+        document=_allow_everywhere(
+            [
+                "iam:GenerateCredentialReport",
+                "iam:GenerateServiceLastAccessedDetails",
+                "iam:Get*",
+                "iam:List*",
+                "iam:SimulateCustomPolicy",
+                "iam:SimulatePrincipalPolicy",
+            ]
+        ),
     ),
 )
 

@@ -27,8 +27,6 @@ from trailgate.services.iam.common import (
     already_exists,
     caller_account,
     delete_conflict,
-    no_such_user,
-    non_user_credentials,
     root_arn,
     unique_or,
     user_arn,
@@ -107,14 +105,9 @@ def get_user(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     name = params.get("UserName")
     with ctx.runtime.db.read() as conn:
         if name is None:
-            principal = ctx.principal
-            if principal.kind == "Root":
+            if ctx.principal.kind == "Root":
                 return {"User": _root_user(conn, account)}
-            if principal.kind != "IAMUser" or not principal.principal_id:
-                raise non_user_credentials()
-            user = entities.get_user_by_id(conn, principal.principal_id)
-            if user is None:
-                raise no_such_user(principal.user_name or "")
+            user = entities.calling_user(conn, ctx.principal)
         else:
             user = entities.require_user(conn, account, name)
         user_tags = tags.list_tags(conn, tags.USER, user.id)
