@@ -8,13 +8,20 @@ CreateAccount join it; accounts made with `trailgate admin account create` stand
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from trailgate.errors import AwsError
 from trailgate.services import accounts, ids
-from trailgate.services.registry import AuthzCheck, CallContext, operation
+from trailgate.services.registry import (
+    Authorizer,
+    AuthzCheck,
+    CallContext,
+    Operation,
+    operation,
+)
 from trailgate.store import schema, schema_iam
 
 ACCESS_ROLE = "OrganizationAccountAccessRole"
@@ -45,10 +52,10 @@ def _caller_membership(ctx: CallContext) -> tuple[str, str, bool]:
     return org_id, management, account.id == management
 
 
-def _management_only(action: str):
+def _authorizer(action: str, *, management_only: bool) -> Authorizer:
     def authorize(ctx: CallContext, params: dict[str, Any]) -> list[AuthzCheck]:
         _, management, is_management = _caller_membership(ctx)
-        if not is_management:
+        if management_only and not is_management:
             raise AwsError(
                 "AccessDeniedException",
                 "You don't have permissions to access this resource.",
@@ -58,12 +65,16 @@ def _management_only(action: str):
     return authorize
 
 
-def _members(action: str):
-    def authorize(ctx: CallContext, params: dict[str, Any]) -> list[AuthzCheck]:
-        _, management, _ = _caller_membership(ctx)
-        return [AuthzCheck(action, "*", management)]
-
-    return authorize
+def _organizations_operation(
+    name: str, *, management_only: bool = True, read_only: bool = False
+) -> Callable[[Operation], Operation]:
+    """Register Organizations' operation `name`, authorized as organizations:`name` on "*"."""
+    return operation(
+        "organizations",
+        name,
+        authorize=_authorizer(f"organizations:{name}", management_only=management_only),
+        read_only=read_only,
+    )
 
 
 def _account_arn(management: str, org_id: str, account_id: str) -> str:
@@ -134,9 +145,7 @@ def _status_shape(row: Any) -> dict[str, Any]:
     return out
 
 
-@operation(
-    "organizations", "CreateAccount", authorize=_management_only("organizations:CreateAccount")
-)
+@_organizations_operation("CreateAccount")
 def create_account(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     requests = schema.create_account_requests
     request_id = ids.create_account_request_id()
@@ -146,17 +155,9 @@ def create_account(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         taken = conn.execute(
             select(schema.accounts.c.id).where(schema.accounts.c.email == params["Email"])
         ).first()
+        outcome: dict[str, Any]
         if taken is not None:
-            conn.execute(
-                requests.insert().values(
-                    id=request_id,
-                    account_name=params["AccountName"],
-                    state="FAILED",
-                    requested_at=now,
-                    completed_at=now,
-                    failure_reason="EMAIL_ALREADY_EXISTS",
-                )
-            )
+            outcome = {"state": "FAILED", "failure_reason": "EMAIL_ALREADY_EXISTS"}
         else:
             made = accounts.create_account(
                 conn,
@@ -169,27 +170,22 @@ def create_account(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
                 conn, made.account.id, management, params.get("RoleName") or ACCESS_ROLE
             )
             accounts.bump_generation(conn)
-            conn.execute(
-                requests.insert().values(
-                    id=request_id,
-                    account_name=params["AccountName"],
-                    state="SUCCEEDED",
-                    requested_at=now,
-                    completed_at=now,
-                    account_id=made.account.id,
-                )
+            outcome = {"state": "SUCCEEDED", "account_id": made.account.id}
+        conn.execute(
+            requests.insert().values(
+                id=request_id,
+                account_name=params["AccountName"],
+                requested_at=now,
+                completed_at=now,
+                **outcome,
             )
+        )
         row = conn.execute(select(requests).where(requests.c.id == request_id)).one()
     ctx.runtime.auth_changed()
     return {"CreateAccountStatus": _status_shape(row)}
 
 
-@operation(
-    "organizations",
-    "DescribeCreateAccountStatus",
-    authorize=_management_only("organizations:DescribeCreateAccountStatus"),
-    read_only=True,
-)
+@_organizations_operation("DescribeCreateAccountStatus", read_only=True)
 def describe_create_account_status(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     requests = schema.create_account_requests
     with ctx.runtime.db.read() as conn:
@@ -205,12 +201,7 @@ def describe_create_account_status(ctx: CallContext, params: dict[str, Any]) -> 
     return {"CreateAccountStatus": _status_shape(row)}
 
 
-@operation(
-    "organizations",
-    "ListAccounts",
-    authorize=_management_only("organizations:ListAccounts"),
-    read_only=True,
-)
+@_organizations_operation("ListAccounts", read_only=True)
 def list_accounts(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.runtime.db.read() as conn:
         org_id, management = _org(conn)
@@ -227,12 +218,7 @@ def list_accounts(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@operation(
-    "organizations",
-    "DescribeAccount",
-    authorize=_management_only("organizations:DescribeAccount"),
-    read_only=True,
-)
+@_organizations_operation("DescribeAccount", read_only=True)
 def describe_account(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.runtime.db.read() as conn:
         org_id, management = _org(conn)
@@ -245,12 +231,7 @@ def describe_account(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]
     return {"Account": _account_shape(account, management, org_id)}
 
 
-@operation(
-    "organizations",
-    "DescribeOrganization",
-    authorize=_members("organizations:DescribeOrganization"),
-    read_only=True,
-)
+@_organizations_operation("DescribeOrganization", management_only=False, read_only=True)
 def describe_organization(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.runtime.db.read() as conn:
         org_id, management = _org(conn)
