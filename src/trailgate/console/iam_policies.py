@@ -9,6 +9,7 @@ IAM operation, run as the signed-in principal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from trailgate.policy import PolicyKind
 
 MAX_VERSIONS = 5
 ATTACH_CHOICES = 200
+LIST_ROWS = 500
 
 NEW_POLICY_TEMPLATE = """{
   "Version": "2012-10-17",
@@ -47,6 +49,20 @@ class Owner:
 
     def url(self, name: str, tab: str = "permissions") -> str:
         return f"/console/iam/{self.plural}/{quote(name, safe='')}?tab={tab}"
+
+    def permissions(self, page: Page, name: str) -> dict[str, Any]:
+        """The Permissions tab: attached and inline policies, each read with its own call."""
+        params = {self.name_param: name}
+        attached, attached_failure = page.try_call(
+            "iam", f"ListAttached{self.noun}Policies", params
+        )
+        inline, inline_failure = page.try_call("iam", f"List{self.noun}Policies", params)
+        return {
+            "attached": (attached or {}).get("AttachedPolicies", []),
+            "attached_failure": attached_failure,
+            "inline": (inline or {}).get("PolicyNames", []),
+            "inline_failure": inline_failure,
+        }
 
 
 OWNERS = {"users": Owner("users", "User"), "roles": Owner("roles", "Role")}
@@ -98,17 +114,43 @@ def _save_intent(page: Page) -> bool:
     return page.request.field("intent", "save") == "save"
 
 
-def inline_new(page: Page, owner: str, name: str) -> HttpResponse:
+def _check_then_save(
+    page: Page, check: CheckResult, again: dict[str, Any], save: Callable[[], str]
+) -> HttpResponse:
+    """An editor POST: the check's findings, or on "save" run `save` and go where it says.
+
+    `again` is what the editor needs to show the form once more.
+    """
+    if not check.ok:
+        return _editor(page, check=check, status=400 if _save_intent(page) else 200, **again)
+    if not _save_intent(page):
+        return _editor(page, check=check, checked_ok=True, **again)
+    try:
+        target = save()
+    except AwsError as err:
+        return _editor(page, check=check, failure=CallFailure.of(err), status=400, **again)
+    return redirect(target)
+
+
+def _inline_form(owner: str, name: str, policy: str, *, new: bool) -> dict[str, Any]:
+    """The editor's title, action and back link for an inline policy of a user or role."""
     kind = _owner(owner)
-    return _editor(
-        page,
-        title=f"Create inline policy for {kind.noun.lower()} {name}",
-        action=f"/console/iam/{owner}/{quote(name, safe='')}/new-inline",
-        document=NEW_POLICY_TEMPLATE,
-        back=kind.url(name),
-        name="",
-        name_editable=True,
-    )
+    base = f"/console/iam/{owner}/{quote(name, safe='')}"
+    if new:
+        title = f"Create inline policy for {kind.noun.lower()} {name}"
+        action = f"{base}/new-inline"
+    else:
+        title = f"Edit inline policy {policy} of {kind.noun.lower()} {name}"
+        action = f"{base}/inline/{quote(policy, safe='')}"
+    return {
+        "title": title, "action": action, "back": kind.url(name), "name": policy,
+        "name_editable": new,
+    }
+
+
+def inline_new(page: Page, owner: str, name: str) -> HttpResponse:
+    form = _inline_form(owner, name, "", new=True)
+    return _editor(page, document=NEW_POLICY_TEMPLATE, **form)
 
 
 def inline_edit(page: Page, owner: str, name: str, policy: str) -> HttpResponse:
@@ -116,48 +158,24 @@ def inline_edit(page: Page, owner: str, name: str, policy: str) -> HttpResponse:
     result = page.call(
         "iam", f"Get{kind.noun}Policy", {kind.name_param: name, "PolicyName": policy}
     )
-    return _editor(
-        page,
-        title=f"Edit inline policy {policy} of {kind.noun.lower()} {name}",
-        action=f"/console/iam/{owner}/{quote(name, safe='')}/inline/{quote(policy, safe='')}",
-        document=result["PolicyDocument"],
-        back=kind.url(name),
-        name=policy,
-    )
+    form = _inline_form(owner, name, policy, new=False)
+    return _editor(page, document=result["PolicyDocument"], **form)
 
 
 def _inline_save(page: Page, owner: str, name: str, policy: str, *, new: bool) -> HttpResponse:
     kind = _owner(owner)
     document = page.request.field("document")
-    base = f"/console/iam/{owner}/{quote(name, safe='')}/inline"
-    action = (
-        f"/console/iam/{owner}/{quote(name, safe='')}/new-inline"
-        if new
-        else f"{base}/{quote(policy, safe='')}"
-    )
-    title = (
-        f"Create inline policy for {kind.noun.lower()} {name}"
-        if new
-        else f"Edit inline policy {policy} of {kind.noun.lower()} {name}"
-    )
-    check = check_document(document, PolicyKind.IDENTITY)
-    again = {
-        "title": title, "action": action, "document": document, "back": kind.url(name),
-        "name": policy, "name_editable": new, "check": check,
-    }
-    if not check.ok:
-        return _editor(page, status=400 if _save_intent(page) else 200, **again)
-    if not _save_intent(page):
-        return _editor(page, checked_ok=True, **again)
-    try:
+    again = {**_inline_form(owner, name, policy, new=new), "document": document}
+
+    def save() -> str:
         page.call(
             "iam",
             f"Put{kind.noun}Policy",
             {kind.name_param: name, "PolicyName": policy, "PolicyDocument": document},
         )
-    except AwsError as err:
-        return _editor(page, failure=CallFailure.of(err), status=400, **again)
-    return redirect(kind.url(name) + "&done=policy-saved")
+        return kind.url(name) + "&done=policy-saved"
+
+    return _check_then_save(page, check_document(document, PolicyKind.IDENTITY), again, save)
 
 
 def inline_create(page: Page, owner: str, name: str) -> HttpResponse:
@@ -186,8 +204,9 @@ def _matching_policies(page: Page, scope: str, text: str) -> list[dict[str, Any]
     return policies
 
 
-def attach_form(page: Page, owner: str, name: str) -> HttpResponse:
-    kind = _owner(owner)
+def _filtered_policies(page: Page, shown: int) -> dict[str, Any]:
+    """The query's scope and name filters, the first `shown` policies they select and how many
+    more there are, or the failure of listing them."""
     query = page.request.query
     scope = query.get("scope", "Local")
     if scope not in ("Local", "AWS", "All"):
@@ -198,31 +217,34 @@ def attach_form(page: Page, owner: str, name: str) -> HttpResponse:
         policies = _matching_policies(page, scope, text)
     except AwsError as err:
         failure = CallFailure.of(err)
+    return {
+        "scope": scope, "filter_text": text, "policies": policies[:shown],
+        "more": max(0, len(policies) - shown), "failure": failure,
+    }
+
+
+def attach_form(page: Page, owner: str, name: str) -> HttpResponse:
+    kind = _owner(owner)
+    found = _filtered_policies(page, ATTACH_CHOICES)
     return page.render(
-        "attach_policy.html",
-        owner=kind,
-        name=name,
-        scope=scope,
-        filter_text=text,
-        policies=policies[:ATTACH_CHOICES],
-        more=max(0, len(policies) - ATTACH_CHOICES),
-        failure=failure,
-        back=kind.url(name),
+        "attach_policy.html", owner=kind, name=name, back=kind.url(name), **found
     )
 
 
-def attach(page: Page, owner: str, name: str) -> HttpResponse:
+def _change_attachment(page: Page, owner: str, name: str, verb: str, done: str) -> HttpResponse:
+    """Attach or Detach (`verb`) the managed policy of the form to a user or role."""
     kind = _owner(owner)
     arn = page.request.field("policy_arn")
-    page.call("iam", f"Attach{kind.noun}Policy", {kind.name_param: name, "PolicyArn": arn})
-    return redirect(kind.url(name) + "&done=policy-attached")
+    page.call("iam", f"{verb}{kind.noun}Policy", {kind.name_param: name, "PolicyArn": arn})
+    return redirect(kind.url(name) + f"&done={done}")
+
+
+def attach(page: Page, owner: str, name: str) -> HttpResponse:
+    return _change_attachment(page, owner, name, "Attach", "policy-attached")
 
 
 def detach(page: Page, owner: str, name: str) -> HttpResponse:
-    kind = _owner(owner)
-    arn = page.request.field("policy_arn")
-    page.call("iam", f"Detach{kind.noun}Policy", {kind.name_param: name, "PolicyArn": arn})
-    return redirect(kind.url(name) + "&done=policy-detached")
+    return _change_attachment(page, owner, name, "Detach", "policy-detached")
 
 
 # -- customer managed policies -----------------------------------------------------------------
@@ -233,20 +255,8 @@ def _policy_url(arn: str) -> str:
 
 
 def policy_list(page: Page) -> HttpResponse:
-    query = page.request.query
-    scope = query.get("scope", "Local")
-    if scope not in ("Local", "AWS", "All"):
-        scope = "Local"
-    text = query.get("filter", "")
-    policies, failure = [], None
-    try:
-        policies = _matching_policies(page, scope, text)
-    except AwsError as err:
-        failure = CallFailure.of(err)
-    return page.render(
-        "policies.html", failure_status(failure), scope=scope, filter_text=text,
-        policies=policies[:500], more=max(0, len(policies) - 500), failure=failure,
-    )
+    found = _filtered_policies(page, LIST_ROWS)
+    return page.render("policies.html", failure_status(found["failure"]), **found)
 
 
 def policy_view(page: Page) -> HttpResponse:
@@ -287,20 +297,17 @@ def policy_create(page: Page) -> HttpResponse:
     again = {
         "title": "Create policy", "action": "/console/iam/policies/new", "document": document,
         "back": "/console/iam/policies", "name": name, "name_editable": True,
-        "description": description, "check": check,
+        "description": description,
     }
-    if not check.ok:
-        return _editor(page, status=400 if _save_intent(page) else 200, **again)
-    if not _save_intent(page):
-        return _editor(page, checked_ok=True, **again)
-    params: dict[str, Any] = {"PolicyName": name, "PolicyDocument": document}
-    if description:
-        params["Description"] = description
-    try:
+
+    def save() -> str:
+        params: dict[str, Any] = {"PolicyName": name, "PolicyDocument": document}
+        if description:
+            params["Description"] = description
         created = page.call("iam", "CreatePolicy", params)["Policy"]
-    except AwsError as err:
-        return _editor(page, failure=CallFailure.of(err), status=400, **again)
-    return redirect(_policy_url(created["Arn"]) + "&done=policy-created")
+        return _policy_url(created["Arn"]) + "&done=policy-created"
+
+    return _check_then_save(page, check, again, save)
 
 
 def policy_edit(page: Page) -> HttpResponse:
@@ -338,36 +345,30 @@ def policy_update(page: Page) -> HttpResponse:
     check = check_document(document, PolicyKind.IDENTITY, managed=True)
     again = {
         "title": f"Edit policy {name}", "action": "/console/iam/policy/edit",
-        "document": document, "back": _policy_url(arn), "name": name, "check": check,
-        "hidden": {"arn": arn},
+        "document": document, "back": _policy_url(arn), "name": name, "hidden": {"arn": arn},
     }
-    if not check.ok:
-        return _editor(page, status=400 if _save_intent(page) else 200, **again)
-    if not _save_intent(page):
-        return _editor(page, checked_ok=True, **again)
-    try:
+
+    def save() -> str:
         _drop_oldest_version(page, arn)
         page.call(
             "iam", "CreatePolicyVersion",
             {"PolicyArn": arn, "PolicyDocument": document, "SetAsDefault": True},
         )
-    except AwsError as err:
-        return _editor(page, failure=CallFailure.of(err), status=400, **again)
-    return redirect(_policy_url(arn) + "&done=policy-updated")
+        return _policy_url(arn) + "&done=policy-updated"
+
+    return _check_then_save(page, check, again, save)
 
 
 def policy_delete(page: Page) -> HttpResponse:
     """Delete as the console does: detach everywhere, delete old versions, then the policy."""
     arn = page.request.field("arn")
     entities = page.call("iam", "ListEntitiesForPolicy", {"PolicyArn": arn})
-    for user in entities.get("PolicyUsers") or []:
-        page.call("iam", "DetachUserPolicy", {"UserName": user["UserName"], "PolicyArn": arn})
-    for group in entities.get("PolicyGroups") or []:
-        page.call(
-            "iam", "DetachGroupPolicy", {"GroupName": group["GroupName"], "PolicyArn": arn}
-        )
-    for role in entities.get("PolicyRoles") or []:
-        page.call("iam", "DetachRolePolicy", {"RoleName": role["RoleName"], "PolicyArn": arn})
+    for noun in ("User", "Group", "Role"):
+        for entity in entities.get(f"Policy{noun}s") or []:
+            name_param = f"{noun}Name"
+            page.call(
+                "iam", f"Detach{noun}Policy", {name_param: entity[name_param], "PolicyArn": arn}
+            )
     versions = page.call("iam", "ListPolicyVersions", {"PolicyArn": arn})["Versions"]
     for version in versions:
         if not version.get("IsDefaultVersion"):

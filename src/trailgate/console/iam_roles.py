@@ -12,6 +12,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from trailgate.console.iam_policies import OWNERS
 from trailgate.console.policy_check import check_document
 from trailgate.console.web import CallFailure, Page, failure_status, redirect
 from trailgate.errors import AwsError
@@ -90,18 +91,7 @@ def role_detail(page: Page, name: str) -> HttpResponse:
     role = page.call("iam", "GetRole", {"RoleName": name})["Role"]
     context: dict[str, Any] = {"role": role, "tab": tab}
     if tab == "permissions":
-        attached, attached_failure = page.try_call(
-            "iam", "ListAttachedRolePolicies", {"RoleName": role["RoleName"]}
-        )
-        inline, inline_failure = page.try_call(
-            "iam", "ListRolePolicies", {"RoleName": role["RoleName"]}
-        )
-        context.update(
-            attached=(attached or {}).get("AttachedPolicies", []),
-            attached_failure=attached_failure,
-            inline=(inline or {}).get("PolicyNames", []),
-            inline_failure=inline_failure,
-        )
+        context.update(OWNERS["roles"].permissions(page, role["RoleName"]))
     else:
         context["trusted"] = trusted_entities(role.get("AssumeRolePolicyDocument", ""))
     return page.render("role.html", **context)

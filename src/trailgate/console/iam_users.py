@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from trailgate.console.iam_policies import OWNERS
 from trailgate.console.web import CallFailure, Page, failure_status, redirect
 from trailgate.errors import AwsError
 from trailgate.http import HttpResponse
@@ -33,19 +34,6 @@ def user_list(page: Page) -> HttpResponse:
     return page.render(
         "users.html", failure_status(failure), users=users, failure=failure
     )
-
-
-def _permissions(page: Page, name: str) -> dict[str, Any]:
-    attached, attached_failure = page.try_call(
-        "iam", "ListAttachedUserPolicies", {"UserName": name}
-    )
-    inline, inline_failure = page.try_call("iam", "ListUserPolicies", {"UserName": name})
-    return {
-        "attached": (attached or {}).get("AttachedPolicies", []),
-        "attached_failure": attached_failure,
-        "inline": (inline or {}).get("PolicyNames", []),
-        "inline_failure": inline_failure,
-    }
 
 
 def _security(page: Page, name: str) -> dict[str, Any]:
@@ -74,7 +62,7 @@ def user_detail(page: Page, name: str) -> HttpResponse:
     user = page.call("iam", "GetUser", {"UserName": name})["User"]
     context: dict[str, Any] = {"user": user, "tab": tab}
     if tab == "permissions":
-        context.update(_permissions(page, user["UserName"]))
+        context.update(OWNERS["users"].permissions(page, user["UserName"]))
     elif tab == "groups":
         groups, failure = page.try_call("iam", "ListGroupsForUser", {"UserName": name})
         context.update(groups=(groups or {}).get("Groups", []), groups_failure=failure)
