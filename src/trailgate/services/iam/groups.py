@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, func, select
 
 from trailgate.errors import AwsError
 from trailgate.services import ids
@@ -17,24 +17,20 @@ from trailgate.services.accounts import bump_generation
 from trailgate.services.iam import authz, entities
 from trailgate.services.iam.common import (
     DEFAULT_PATH,
-    MUST_DELETE_POLICIES,
-    MUST_DETACH_POLICIES,
     MUST_REMOVE_USERS,
     already_exists,
     caller_account,
-    delete_conflict,
     group_arn,
     limit_exceeded,
     unique_or,
 )
+from trailgate.services.iam.delete_conflicts import policy_checks, raise_first_conflict
 from trailgate.services.iam.pagination import in_path, page_by_name
 from trailgate.services.iam.shapes import group_shape, user_shape
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.store.schema_iam import (
-    iam_attachments,
     iam_group_members,
     iam_groups,
-    iam_inline_policies,
     iam_users,
 )
 
@@ -130,31 +126,12 @@ def delete_group(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     account = caller_account(ctx)
     with ctx.runtime.db.begin() as conn:
         group = entities.require_group(conn, account, params["GroupName"])
-        checks = [
-            (
-                select(iam_group_members.c.user_id).where(
-                    iam_group_members.c.group_id == group.id
-                ),
-                MUST_REMOVE_USERS,
-            ),
-            (
-                select(iam_inline_policies.c.name).where(
-                    iam_inline_policies.c.owner_type == "group",
-                    iam_inline_policies.c.owner_id == group.id,
-                ),
-                MUST_DELETE_POLICIES,
-            ),
-            (
-                select(iam_attachments.c.policy_arn).where(
-                    iam_attachments.c.owner_type == "group",
-                    iam_attachments.c.owner_id == group.id,
-                ),
-                MUST_DETACH_POLICIES,
-            ),
-        ]
-        for query, message in checks:
-            if conn.execute(select(exists(query))).scalar():
-                raise delete_conflict(message)
+        members = select(iam_group_members.c.user_id).where(
+            iam_group_members.c.group_id == group.id
+        )
+        raise_first_conflict(
+            conn, [(members, MUST_REMOVE_USERS), *policy_checks("group", group.id)]
+        )
         conn.execute(delete(iam_groups).where(iam_groups.c.id == group.id))
         bump_generation(conn)
     ctx.runtime.auth_changed()

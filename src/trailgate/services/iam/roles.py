@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, select
+from sqlalchemy import Connection, delete
 
 from trailgate.errors import AwsError
 from trailgate.services import ids
@@ -20,15 +20,13 @@ from trailgate.services.iam import authz, entities, tags
 from trailgate.services.iam.boundaries import resolve_boundary
 from trailgate.services.iam.common import (
     DEFAULT_PATH,
-    MUST_DELETE_POLICIES,
-    MUST_DETACH_POLICIES,
     already_exists,
     caller_account,
-    delete_conflict,
     role_arn,
     unique_or,
     validation_error,
 )
+from trailgate.services.iam.delete_conflicts import policy_checks, raise_first_conflict
 from trailgate.services.iam.documents import check_trust_document
 from trailgate.services.iam.pagination import in_path, page_by_name
 from trailgate.services.iam.principal_tags import (
@@ -38,7 +36,7 @@ from trailgate.services.iam.principal_tags import (
 )
 from trailgate.services.iam.shapes import role_shape
 from trailgate.services.registry import AuthzCheck, CallContext, operation
-from trailgate.store.schema_iam import iam_attachments, iam_inline_policies, iam_roles
+from trailgate.store.schema_iam import iam_roles
 
 MIN_SESSION_DURATION = 3600
 MAX_SESSION_DURATION = 43200
@@ -207,16 +205,7 @@ def delete_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     account = caller_account(ctx)
     with ctx.runtime.db.begin() as conn:
         role = entities.require_role(conn, account, params["RoleName"])
-        has_inline = select(iam_inline_policies.c.name).where(
-            iam_inline_policies.c.owner_type == "role", iam_inline_policies.c.owner_id == role.id
-        )
-        if conn.execute(select(exists(has_inline))).scalar():
-            raise delete_conflict(MUST_DELETE_POLICIES)
-        has_attached = select(iam_attachments.c.policy_arn).where(
-            iam_attachments.c.owner_type == "role", iam_attachments.c.owner_id == role.id
-        )
-        if conn.execute(select(exists(has_attached))).scalar():
-            raise delete_conflict(MUST_DETACH_POLICIES)
+        raise_first_conflict(conn, policy_checks("role", role.id))
         tags.drop_all_tags(conn, tags.ROLE, role.id)
         conn.execute(delete(iam_roles).where(iam_roles.c.id == role.id))
         bump_generation(conn)

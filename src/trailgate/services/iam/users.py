@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, select
+from sqlalchemy import Connection, delete, select
 
 from trailgate.errors import AwsError
 from trailgate.services import accounts, ids
@@ -21,15 +21,17 @@ from trailgate.services.iam.common import (
     DEFAULT_PATH,
     MUST_DELETE_KEYS,
     MUST_DELETE_LOGIN_PROFILE,
-    MUST_DELETE_POLICIES,
-    MUST_DETACH_POLICIES,
     MUST_REMOVE_USERS,
     already_exists,
     caller_account,
-    delete_conflict,
     root_arn,
     unique_or,
     user_arn,
+)
+from trailgate.services.iam.delete_conflicts import (
+    Check,
+    policy_checks,
+    raise_first_conflict,
 )
 from trailgate.services.iam.pagination import in_path, page_by_name
 from trailgate.services.iam.principal_tags import (
@@ -41,9 +43,7 @@ from trailgate.services.iam.shapes import user_shape
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.store import schema
 from trailgate.store.schema_iam import (
-    iam_attachments,
     iam_group_members,
-    iam_inline_policies,
     iam_login_profiles,
     iam_users,
 )
@@ -157,9 +157,9 @@ def update_user(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _user_delete_conflict(conn: Connection, user_id: str) -> str | None:
-    """The first thing that keeps a user from being deleted, in the order IAM's guide lists."""
-    checks = [
+def _user_delete_checks(user_id: str) -> list[Check]:
+    """What keeps a user from being deleted, in the order IAM's guide lists."""
+    return [
         (
             select(iam_login_profiles.c.user_key).where(iam_login_profiles.c.user_key == user_id),
             MUST_DELETE_LOGIN_PROFILE,
@@ -170,28 +170,12 @@ def _user_delete_conflict(conn: Connection, user_id: str) -> str | None:
             ),
             MUST_DELETE_KEYS,
         ),
-        (
-            select(iam_inline_policies.c.name).where(
-                iam_inline_policies.c.owner_type == "user",
-                iam_inline_policies.c.owner_id == user_id,
-            ),
-            MUST_DELETE_POLICIES,
-        ),
-        (
-            select(iam_attachments.c.policy_arn).where(
-                iam_attachments.c.owner_type == "user", iam_attachments.c.owner_id == user_id
-            ),
-            MUST_DETACH_POLICIES,
-        ),
+        *policy_checks("user", user_id),
         (
             select(iam_group_members.c.group_id).where(iam_group_members.c.user_id == user_id),
             MUST_REMOVE_USERS,
         ),
     ]
-    for query, message in checks:
-        if conn.execute(select(exists(query))).scalar():
-            return message
-    return None
 
 
 @operation("iam", "DeleteUser", authorize=authz.on_user("iam:DeleteUser"))
@@ -199,9 +183,7 @@ def delete_user(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     account = caller_account(ctx)
     with ctx.runtime.db.begin() as conn:
         user = entities.require_user(conn, account, params["UserName"])
-        conflict = _user_delete_conflict(conn, user.id)
-        if conflict is not None:
-            raise delete_conflict(conflict)
+        raise_first_conflict(conn, _user_delete_checks(user.id))
         tags.drop_all_tags(conn, tags.USER, user.id)
         conn.execute(delete(iam_users).where(iam_users.c.id == user.id))
         bump_generation(conn)
