@@ -139,7 +139,10 @@ def test_tampered_body_fails_the_signature(server: ServerProcess) -> None:
 
 def test_tampered_header_fails_the_signature(server: ServerProcess) -> None:
     request = _signed_request(server, "Action=GetCallerIdentity&Version=2011-06-15")
-    request.headers["X-Amz-Date"] = request.headers["X-Amz-Date"][:-3] + "00Z"
+    stamp = request.headers["X-Amz-Date"]
+    # Move the signed time by one second (always a change, never a skew).
+    seconds = int(stamp[-3:-1])
+    request.headers["X-Amz-Date"] = stamp[:-3] + f"{(seconds + 1) % 60:02d}Z"
     status, body = _send(request)
     assert status == 403 and "<Code>SignatureDoesNotMatch</Code>" in body
 
