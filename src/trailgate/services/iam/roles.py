@@ -3,12 +3,11 @@ UpdateAssumeRolePolicy, DeleteRole, TagRole, UntagRole, ListRoleTags.
 
 The trust policy (AssumeRolePolicyDocument) is validated as PolicyKind.TRUST and stored as
 received; STS evaluates it on AssumeRole. Role ids start with AROA. RoleLastUsed is kept by STS
-through `record_role_used`.
+(services/sts/writer.py, batched with the sessions it issues).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete
@@ -59,15 +58,6 @@ def _check_max_session_duration(value: int | None) -> None:
     raise validation_error(
         f"1 validation error detected: Value '{value}' at 'maxSessionDuration' failed to "
         f"satisfy constraint: Member must have value {bound}"
-    )
-
-
-def record_role_used(conn: Connection, role_id: str, when: datetime, region: str) -> None:
-    """Note a use of the role (AssumeRole): shown as RoleLastUsed by GetRole."""
-    conn.execute(
-        iam_roles.update()
-        .where(iam_roles.c.id == role_id)
-        .values(last_used_at=when, last_used_region=region)
     )
 
 
