@@ -19,6 +19,7 @@ busy the machine was, split into server, load generator and everything else.
 
 from __future__ import annotations
 
+import argparse
 import json
 import multiprocessing
 import os
@@ -576,3 +577,28 @@ def print_machine(spec: LoadSpec, pin: int | None = None) -> None:
         f"measurement; servers "
         + (f"each pinned to core {pin}" if pin is not None else "free to use every core")
     )
+
+
+def bench_arguments(description: str) -> argparse.ArgumentParser:
+    """The options every HTTP benchmark takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--max-requests", type=int, default=200_000)
+    parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--no-moto", action="store_true", help="leave moto out")
+    parser.add_argument(
+        "--pin-servers",
+        type=int,
+        metavar="CORE",
+        default=None,
+        help="keep every server under test on this core (all alike)",
+    )
+    parser.add_argument(
+        "--recording-off-too",
+        action="store_true",
+        help="also measure trailgate with CloudTrail recording off (what recording costs; "
+        "never a production setting)",
+    )
+    return parser

@@ -16,7 +16,6 @@ on raw sockets; moto needs `pip install "moto[server]"` (skipped, and said so, w
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -31,6 +30,7 @@ from common import (
     Scenario,
     Server,
     SignedRequest,
+    bench_arguments,
     enable_moto_auth,
     measure_rounds,
     pin_server,
@@ -80,27 +80,7 @@ def checked_identity_request(server: Server, key: tuple[str, str]) -> SignedRequ
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--max-requests", type=int, default=200_000)
-    parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--no-moto", action="store_true", help="leave moto out")
-    parser.add_argument(
-        "--pin-servers",
-        type=int,
-        metavar="CORE",
-        default=None,
-        help="keep every server under test on this core (all alike)",
-    )
-    parser.add_argument(
-        "--recording-off-too",
-        action="store_true",
-        help="also measure trailgate with CloudTrail recording off (what recording costs; "
-        "never a production setting)",
-    )
-    args = parser.parse_args(argv)
+    args = bench_arguments(__doc__.split("\n\n")[0]).parse_args(argv)
     spec = LoadSpec(args.seconds, args.max_requests, args.connections, args.generator)
     logs = Path(tempfile.mkdtemp(prefix="endpoint-bench-"))
     print("== GetCallerIdentity, SigV4-signed by an IAM user's key, replayed")
