@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from trailgate.config import CONFIG_ENV, Config
+
+log = logging.getLogger("trailgate.serve")
+
+# TRAILGATE_HTTP=h11 forces the pure-Python stack (h11 + asyncio), e.g. for A/B measurements.
+HTTP_STACK_ENV = "TRAILGATE_HTTP"
 
 
 def register(sub: Any) -> None:
@@ -78,6 +85,18 @@ def prepare_store(config: Config) -> str:
     return boot.management_account_id
 
 
+def http_stack() -> tuple[str, str]:
+    """uvicorn's (http, loop): httptools + uvloop when both import, else h11 + asyncio."""
+    if os.environ.get(HTTP_STACK_ENV, "").lower() == "h11":
+        return "h11", "asyncio"
+    try:
+        importlib.import_module("httptools")
+        importlib.import_module("uvloop")
+    except ImportError:
+        return "h11", "asyncio"
+    return "httptools", "uvloop"
+
+
 def run(args: argparse.Namespace) -> int:
     import socket
 
@@ -87,12 +106,16 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(args)
     prepare_store(config)
     os.environ[CONFIG_ENV] = config.to_env()
+    http, loop = http_stack()
+    log.debug("uvicorn http=%s loop=%s", http, loop)
     uv_config = uvicorn.Config(
         "trailgate.server:create_app",
         factory=True,
         host=config.host,
         port=config.port,
         workers=config.workers,
+        http=http,
+        loop=loop,
         log_level="warning",
         access_log=False,
         lifespan="on",
