@@ -14,7 +14,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config as BotoConfig
 from botocore.credentials import Credentials
@@ -345,3 +345,30 @@ def test_clients_can_use_trailgate_as_an_http_proxy(server: ServerProcess) -> No
     s3.put_object(Bucket="proxied-bucket", Key="a key", Body=b"through the proxy")
     body = s3.get_object(Bucket="proxied-bucket", Key="a key")["Body"].read()
     assert body == b"through the proxy"
+
+
+def test_absolute_form_is_routed_by_the_uri_host_not_the_host_header(
+    server: ServerProcess,
+) -> None:
+    # RFC 9112: with an absolute-form target the URI's host decides, not the Host header. The
+    # URI names a virtual-hosted bucket, the Host header only S3: a ListObjects of the bucket
+    # must come back, not a ListBuckets.
+    import socket
+
+    root_client(server, "s3").create_bucket(Bucket="absolute-form")
+    creds = Credentials(server.root["RootAccessKeyId"], server.root["RootSecretAccessKey"])
+    request = AWSRequest(method="GET", url="http://absolute-form.s3.amazonaws.com/")
+    request.headers["X-Amz-Content-SHA256"] = "UNSIGNED-PAYLOAD"
+    request.headers["Host"] = "s3.amazonaws.com"  # the signature covers Host as sent
+    S3SigV4Auth(creds, "s3", "us-east-1").add_auth(request)
+    lines = ["GET http://absolute-form.s3.amazonaws.com/ HTTP/1.1"]
+    lines += [f"{k}: {v}" for k, v in request.headers.items()]
+    raw = ("\r\n".join(lines) + "\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(raw)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), reply[:500]
+    assert b"<ListBucketResult" in body and b"<Name>absolute-form</Name>" in body

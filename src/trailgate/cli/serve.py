@@ -86,15 +86,27 @@ def prepare_store(config: Config) -> str:
 
 
 def http_stack() -> tuple[str, str]:
-    """uvicorn's (http, loop): httptools + uvloop when both import, else h11 + asyncio."""
-    if os.environ.get(HTTP_STACK_ENV, "").lower() == "h11":
-        return "h11", "asyncio"
+    """uvicorn's (http parser, event loop).
+
+    The parser is h11 by default: uvicorn hands the app the whole request target with h11, so a
+    request in absolute form (trailgate used as an HTTP proxy) is routed by the URI's host as
+    RFC 9112 requires. With httptools uvicorn keeps only the path and the Host header decides;
+    `TRAILGATE_HTTP=httptools` opts into that faster parser. The loop is uvloop when installed.
+    """
+    choice = os.environ.get(HTTP_STACK_ENV, "h11").lower()
+    loop = "asyncio"
     try:
-        importlib.import_module("httptools")
         importlib.import_module("uvloop")
+        loop = "uvloop"
     except ImportError:
-        return "h11", "asyncio"
-    return "httptools", "uvloop"
+        pass
+    if choice == "httptools":
+        try:
+            importlib.import_module("httptools")
+            return "httptools", loop
+        except ImportError:
+            pass
+    return "h11", loop
 
 
 def run(args: argparse.Namespace) -> int:
