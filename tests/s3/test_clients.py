@@ -155,8 +155,29 @@ def _boto2(server: ServerProcess, sigv4: bool) -> Any:
     return conn
 
 
+@pytest.fixture
+def boto2_config() -> Any:
+    """boto 2's configuration is process-global: put back what this test changes."""
+    import boto
+
+    saved = {
+        (section, option): boto.config.get(section, option)
+        for section in boto.config.sections()
+        for option in boto.config.options(section)
+    }
+    yield
+    for section in boto.config.sections():
+        for option in boto.config.options(section):
+            if (section, option) not in saved:
+                boto.config.remove_option(section, option)
+    for (section, option), value in saved.items():
+        boto.config.set(section, option, value)
+
+
 @pytest.mark.parametrize("sigv4", [False, True], ids=["sigv2", "sigv4"])
-def test_boto2(s3server: ServerProcess, s3: Any, bucket: str, sigv4: bool) -> None:
+def test_boto2(
+    s3server: ServerProcess, s3: Any, bucket: str, sigv4: bool, boto2_config: Any
+) -> None:
     conn = _boto2(s3server, sigv4)
     b = conn.get_bucket(bucket)
     for name, data in {"plain": b"boto2", "with space+plus": b"x" * 10, "ünï/k": b"u"}.items():
