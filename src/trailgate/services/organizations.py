@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from trailgate.errors import AwsError
 from trailgate.services import accounts, ids
+from trailgate.services.iam.roles import insert_role
 from trailgate.services.registry import (
     Authorizer,
     AuthzCheck,
@@ -110,17 +111,13 @@ def create_access_role(conn: Connection, account_id: str, management: str, name:
         }
     )
     role_id = ids.unique_id("AROA")
-    conn.execute(
-        schema_iam.iam_roles.insert().values(
-            id=role_id,
-            account_id=account_id,
-            name=name,
-            name_lower=name.lower(),
-            path="/",
-            trust_policy=trust,
-            max_session_duration=3600,
-            created_at=accounts.now(),
-        )
+    insert_role(
+        conn,
+        account_id=account_id,
+        role_id=role_id,
+        name=name,
+        trust_policy=trust,
+        created_at=accounts.now(),
     )
     conn.execute(
         schema_iam.iam_attachments.insert().values(

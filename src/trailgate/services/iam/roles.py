@@ -8,6 +8,7 @@ received; STS evaluates it on AssumeRole. Role ids start with AROA. RoleLastUsed
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete
@@ -84,7 +85,18 @@ def create_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
             boundary = resolve_boundary(conn, account, params["PermissionsBoundary"])
         role_id = ids.unique_id("AROA")
         with unique_or(_role_exists(name)):
-            _insert_role(conn, ctx, account, role_id, params, boundary)
+            insert_role(
+                conn,
+                account_id=account,
+                role_id=role_id,
+                name=name,
+                trust_policy=params["AssumeRolePolicyDocument"],
+                created_at=ctx.now,
+                path=params.get("Path") or DEFAULT_PATH,
+                description=params.get("Description"),
+                max_session_duration=params.get("MaxSessionDuration") or MIN_SESSION_DURATION,
+                boundary=boundary,
+            )
         tags.put_tags(conn, tags.ROLE, role_id, new_tags)
         bump_generation(conn)
         role = entities.get_role_by_id(conn, role_id)
@@ -96,25 +108,34 @@ def create_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     return {"Role": shape}
 
 
-def _insert_role(
-    conn: Connection, ctx: CallContext, account: str, role_id: str, params: dict[str, Any],
-    boundary: str | None,
+def insert_role(
+    conn: Connection,
+    *,
+    account_id: str,
+    role_id: str,
+    name: str,
+    trust_policy: str,
+    created_at: datetime,
+    path: str = DEFAULT_PATH,
+    description: str | None = None,
+    max_session_duration: int = MIN_SESSION_DURATION,
+    boundary: str | None = None,
 ) -> None:
-    name = params["RoleName"]
+    """Store a new role row (CreateRole, and the role Organizations makes in new accounts)."""
     conn.execute(
-            iam_roles.insert().values(
-                id=role_id,
-                account_id=account,
-                name=name,
-                name_lower=name.lower(),
-                path=params.get("Path") or DEFAULT_PATH,
-                trust_policy=params["AssumeRolePolicyDocument"],
-                description=params.get("Description"),
-                max_session_duration=params.get("MaxSessionDuration") or MIN_SESSION_DURATION,
-                permissions_boundary=boundary,
-                created_at=ctx.now,
-            )
+        iam_roles.insert().values(
+            id=role_id,
+            account_id=account_id,
+            name=name,
+            name_lower=name.lower(),
+            path=path,
+            trust_policy=trust_policy,
+            description=description,
+            max_session_duration=max_session_duration,
+            permissions_boundary=boundary,
+            created_at=created_at,
         )
+    )
 
 
 @operation("iam", "GetRole", authorize=authz.on_role("iam:GetRole"), read_only=True)
