@@ -95,9 +95,12 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0
 
 
 def start_trailgate(
-    name: str = "trailgate", env: dict[str, str] | None = None, note: str = ""
+    name: str = "trailgate", env: dict[str, str] | None = None, note: str = "", workers: int = 1
 ) -> tuple[Server, ServerProcess]:
-    process = start_server(env=env)
+    """`trailgate serve`; with `workers` > 1, uvicorn's supervisor and that many worker
+    processes (their CPU is counted with the supervisor's: `process_cpu_seconds`)."""
+    extra = ["--workers", str(workers)] if workers > 1 else None
+    process = start_server(env=env, extra_args=extra)
     server = Server(name, process.port, process.process.pid, process.stop, note)
     return server, process
 
@@ -310,11 +313,27 @@ def xml_value(body: bytes, tag: str) -> str:
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process, all its threads."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # After the command name: state is field 3, utime 14 and stime 15 (1-based, man 5 proc).
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    """User + system CPU time of a live process and its live descendants (a server's worker
+    processes), all their threads."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command name: ppid is field 4, utime 14 and stime 15 (1-based, man 5 proc).
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo.extend(children.get(current, []))
+    return total
 
 
 def machine_cpu_seconds() -> tuple[float, float]:
@@ -588,6 +607,12 @@ def bench_arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--no-moto", action="store_true", help="leave moto out")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="trailgate serve --workers N (uvicorn worker processes sharing one store)",
+    )
     parser.add_argument(
         "--pin-servers",
         type=int,

@@ -85,10 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     logs = Path(tempfile.mkdtemp(prefix="endpoint-bench-"))
     print("== GetCallerIdentity, SigV4-signed by an IAM user's key, replayed")
     print_machine(spec, args.pin_servers)
+    print(f"trailgate: {args.workers} worker process(es) (serve --workers)")
     servers: list[Server] = []
     try:
         scenarios: list[Scenario] = []
-        trailgate, process = start_trailgate()
+        trailgate, process = start_trailgate(workers=args.workers)
         servers.append(trailgate)
         root = (process.root["RootAccessKeyId"], process.root["RootSecretAccessKey"])
         key = create_user_key(trailgate, root)

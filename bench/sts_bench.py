@@ -156,10 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     logs = Path(tempfile.mkdtemp(prefix="sts-bench-"))
     print("== STS: AssumeRole, and GetCallerIdentity with the session's credentials")
     print_machine(spec, args.pin_servers)
+    print(f"trailgate: {args.workers} worker process(es) (serve --workers)")
     servers: list[Server] = []
     try:
         prepared: list[tuple[str, Server, StsRequests]] = []
-        trailgate, process = start_trailgate()
+        trailgate, process = start_trailgate(workers=args.workers)
         servers.append(trailgate)
         root = (process.root["RootAccessKeyId"], process.root["RootSecretAccessKey"])
         prepared.append(("trailgate", trailgate, signed_requests(trailgate, *build_world(

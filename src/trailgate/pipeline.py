@@ -73,21 +73,44 @@ def _internal_error(service: str) -> AwsError:
     if service in ("iam", "sts"):
         return AwsError(
             "ServiceFailure",
-            "The request processing has failed because of an unknown error, exception or "
-            "failure.",
+            "The request processing has failed because of an unknown error, exception or failure.",
             500,
             False,
         )
     return AwsError("InternalFailure", "The request processing has failed.", 500, False)
 
 
-def handle(runtime: Runtime, request: HttpRequest) -> HttpResponse:
+def route_request(runtime: Runtime, request: HttpRequest) -> Route | AwsError:
+    """The request's route, or the routing error to answer with."""
+    try:
+        return _router(runtime).route(request)
+    except AwsError as err:
+        return err
+
+
+def may_run_on_loop(route: Route | AwsError, request: HttpRequest) -> bool:
+    """Whether serving the request is short, non-blocking work the event loop may do itself:
+    everything but streamed bodies, S3 writes (blob files fsynced on disk) and operations that
+    declare slow CPU work (`blocking`, password hashing)."""
+    if request.stream is not None:
+        return False
+    if isinstance(route, AwsError):
+        return True
+    if route.service == "s3":
+        return request.method in ("GET", "HEAD")
+    spec = registry.lookup(route.service, route.operation)
+    return spec is None or not spec.blocking
+
+
+def handle(
+    runtime: Runtime, request: HttpRequest, route: Route | AwsError | None = None
+) -> HttpResponse:
     request_id = ids.request_id()
     now = runtime.clock.now()
-    try:
-        route = _router(runtime).route(request)
-    except AwsError as err:
-        return error_response(err, request_id, getattr(err, "service", "s3"))
+    if route is None:
+        route = route_request(runtime, request)
+    if isinstance(route, AwsError):
+        return error_response(route, request_id, getattr(route, "service", "s3"))
     codec = codec_for(route.service)
     call = ApiCall(
         service=route.service,
@@ -121,6 +144,16 @@ def handle(runtime: Runtime, request: HttpRequest) -> HttpResponse:
     # missing from the trail.
     record_call(runtime, call)
     return response
+
+
+def unacknowledged(request: HttpRequest, route: Route | AwsError) -> HttpResponse:
+    """The answer when a call's writes could not be made durable (a failed fsync): the
+    service's internal error, so the client does not take the call as done."""
+    service = route.service if isinstance(route, Route) else getattr(route, "service", "s3")
+    err = _internal_error(service)
+    if isinstance(route, Route):
+        return codec_for(service).serialize_error(err, ids.request_id(), route)
+    return error_response(err, ids.request_id(), service)
 
 
 def _call(runtime: Runtime, request: HttpRequest, route: Route, call: ApiCall) -> dict[str, Any]:

@@ -8,6 +8,7 @@ drops its caches when it moved. Writes made by this process clear its caches at 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +23,15 @@ from trailgate.store.sealing import Sealer, load_master_key
 
 if TYPE_CHECKING:
     from trailgate.policy import CompiledPolicy, PolicyKind
+
+SERVE_ON_LOOP_ENV = "TRAILGATE_SERVE_ON_LOOP"
+
+
+def serve_on_loop_by_env() -> bool:
+    """TRAILGATE_SERVE_ON_LOOP=off runs every request in a worker thread (A/B measurements)."""
+    value = os.environ.get(SERVE_ON_LOOP_ENV, "on").strip().lower()
+    return value not in ("0", "off", "false", "no")
+
 
 # How stale another worker's view of keys and policies may be, at most (IAM itself is
 # eventually consistent over seconds; this is well inside that).
@@ -72,6 +82,9 @@ class Runtime:
     delivery: Any = None
     # Group commit of new STS sessions (services.sts.writer); made on first use.
     session_writer: Any = None
+    # Whether the server may serve short requests on its event loop (server.py): SQLite only,
+    # whose statements take microseconds; PostgreSQL's network round trips would stall the loop.
+    serve_on_loop: bool = False
     _generation: int = -1
     _generation_checked: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -85,6 +98,7 @@ class Runtime:
         sealer = Sealer(load_master_key(config.data_dir))
         boot = accounts.ensure_bootstrapped(db, sealer, config.data_dir)
         runtime = cls(config, db, sealer, Clock(), boot.management_account_id)
+        runtime.serve_on_loop = db.is_sqlite and serve_on_loop_by_env()
         runtime._start_cloudtrail()
         return runtime
 

@@ -17,6 +17,7 @@ import anyio.to_thread
 
 from trailgate.config import Config
 from trailgate.http import Headers, HttpRequest, HttpResponse
+from trailgate.store.db import deferring_durability
 
 log = logging.getLogger("trailgate.server")
 
@@ -48,10 +49,27 @@ class TrailgateApp:
 
             response = await anyio.to_thread.run_sync(console, self.runtime, request)
         else:
-            from trailgate.pipeline import handle
-
-            response = await anyio.to_thread.run_sync(handle, self.runtime, request)
+            response = await self._api(request)
         await self._send(send, response, head=request.method == "HEAD")
+
+    async def _api(self, request: HttpRequest) -> HttpResponse:
+        from trailgate import pipeline
+
+        route = pipeline.route_request(self.runtime, request)
+        if not (self.runtime.serve_on_loop and pipeline.may_run_on_loop(route, request)):
+            return await anyio.to_thread.run_sync(pipeline.handle, self.runtime, request, route)
+        # On the loop: no thread hand-off, and no lock contention with other request threads
+        # for the GIL while holding the database's write lock. Commits do not wait for their
+        # fsync here; the response waits for it below, without holding up the loop.
+        with deferring_durability() as deferred:
+            response = pipeline.handle(self.runtime, request, route)
+        if deferred.points:
+            try:
+                await deferred.wait()
+            except OSError:
+                log.exception("a commit could not be made durable")
+                return pipeline.unacknowledged(request, route)
+        return response
 
     def _start(self) -> None:
         if self.runtime is None:

@@ -85,25 +85,26 @@ def prepare_store(config: Config) -> str:
     return boot.management_account_id
 
 
-def http_stack() -> tuple[str, str]:
-    """uvicorn's (http parser, event loop).
+def http_stack() -> tuple[Any, str]:
+    """uvicorn's (http protocol, event loop).
 
-    The parser is h11 by default: uvicorn hands the app the whole request target with h11, so a
-    request in absolute form (trailgate used as an HTTP proxy) is routed by the URI's host as
-    RFC 9112 requires. With httptools uvicorn keeps only the path and the Host header decides;
-    `TRAILGATE_HTTP=httptools` opts into that faster parser. The loop is uvloop when installed.
+    httptools when installed (uvicorn[standard]), through `uvicorn_http`'s subclass that keeps
+    an absolute-form request's target, so a request sent to trailgate as an HTTP proxy is routed
+    by the URI's host as RFC 9112 requires; else h11, which passes that target as it is.
+    `TRAILGATE_HTTP=h11` forces the pure-Python parser. The loop is uvloop when installed.
     """
-    choice = os.environ.get(HTTP_STACK_ENV, "h11").lower()
+    choice = os.environ.get(HTTP_STACK_ENV, "httptools").lower()
     loop = "asyncio"
     try:
         importlib.import_module("uvloop")
         loop = "uvloop"
     except ImportError:
         pass
-    if choice == "httptools":
+    if choice != "h11":
         try:
-            importlib.import_module("httptools")
-            return "httptools", loop
+            from trailgate.uvicorn_http import AbsoluteFormHttpToolsProtocol
+
+            return AbsoluteFormHttpToolsProtocol, loop
         except ImportError:
             pass
     return "h11", loop

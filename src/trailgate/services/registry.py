@@ -71,6 +71,9 @@ class OperationSpec:
     read_only: bool
     # Per-item checks deny only the item (DeleteObjects); otherwise any denial fails the call.
     per_item: bool = False
+    # Slow CPU work (password hashing) that must not hold up the event loop: such calls run in
+    # a worker thread even when the server serves others on the loop (server.py).
+    blocking: bool = False
 
 
 _REGISTRY: dict[tuple[str, str], OperationSpec] = {}
@@ -83,10 +86,11 @@ def operation(
     authorize: Authorizer | None,
     read_only: bool = False,
     per_item: bool = False,
+    blocking: bool = False,
 ) -> Callable[[Operation], Operation]:
     def register(func: Operation) -> Operation:
         _REGISTRY[(service, name)] = OperationSpec(
-            service, name, func, authorize, read_only, per_item
+            service, name, func, authorize, read_only, per_item, blocking
         )
         return func
 
@@ -99,4 +103,3 @@ def lookup(service: str, name: str) -> OperationSpec | None:
 
 def registered(service: str | None = None) -> list[OperationSpec]:
     return [s for s in _REGISTRY.values() if service is None or s.service == service]
-

@@ -9,13 +9,50 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
+from trailgate.store.walsync import WalSync, wal_sync_for
+from trailgate.store.writelock import WriterLock, writer_lock_for
+
 SQLITE_FILE = "trailgate.sqlite3"
+
+
+class DeferredDurability:
+    """What a request served on the event loop committed and must see durable before its
+    response goes out (see `deferring_durability`)."""
+
+    def __init__(self) -> None:
+        self.points: dict[WalSync, int] = {}
+
+    def add(self, wal_sync: WalSync, point: int) -> None:
+        if point > self.points.get(wal_sync, -1):
+            self.points[wal_sync] = point
+
+    async def wait(self) -> None:
+        for wal_sync, point in self.points.items():
+            await wal_sync.wait(point)
+
+
+_deferred: ContextVar[DeferredDurability | None] = ContextVar(
+    "trailgate_deferred_durability", default=None
+)
+
+
+@contextmanager
+def deferring_durability() -> Iterator[DeferredDurability]:
+    """Within this block (the server runs a request on the event loop in it), commits do not
+    block on their fsync; the caller awaits `DeferredDurability.wait()` before acknowledging."""
+    deferred = DeferredDurability()
+    token = _deferred.set(deferred)
+    try:
+        yield deferred
+    finally:
+        _deferred.reset(token)
 
 
 def normalize_url(url: str) -> str:
@@ -30,11 +67,11 @@ def sqlite_url(data_dir: Path) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # FULL makes each commit durable against power loss, not only a process crash: an
-    # acknowledged write must survive either.
+    # NORMAL: commits do not fsync the WAL; Database.begin does that after releasing the write
+    # lock (store.walsync), which makes each acknowledged commit as durable as FULL would.
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
@@ -61,18 +98,58 @@ class Database:
         if ":memory:" in self.url:
             kwargs = {"future": True, "poolclass": NullPool}
         self.engine: Engine = create_engine(self.url, **kwargs)
+        self.writer_lock: WriterLock | None = None
+        self.wal_sync: WalSync | None = None
+        database_file = self.engine.url.database if self.is_sqlite else None
+        if database_file and ":memory:" not in self.url:
+            database_file = os.path.abspath(database_file)
+            self.writer_lock = writer_lock_for(database_file)
+            self.wal_sync = wal_sync_for(database_file)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "connect", _sqlite_disable_pysqlite_txn)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """A read-write transaction, committed on success, rolled back on error."""
-        with self.engine.connect() as conn:
+    def begin(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A read-write transaction, committed on success, rolled back on error.
+
+        On SQLite the commit is made durable (its WAL frames fsynced, store.walsync) before this
+        returns, or before the event loop's response goes out (`deferring_durability`).
+        `durable=False` leaves that to the caller: `make_durable(commit_point())`, for group
+        commits whose callers wait for one shared point.
+        """
+        with self.writing(), self.engine.connect() as conn:
             conn = conn.execution_options(trailgate_write=True)
             with conn.begin():
                 yield conn
+        if durable:
+            self.make_durable(self.commit_point())
+
+    def commit_point(self) -> int | None:
+        """Taken right after a commit: what `make_durable` waits for. None: nothing to wait for."""
+        return self.wal_sync.point() if self.wal_sync is not None else None
+
+    def make_durable(self, point: int | None) -> None:
+        """Return once the commit taken at `point` is on stable storage; on the event loop (a
+        `deferring_durability` block), note it for the response to wait for instead."""
+        if point is None or self.wal_sync is None:
+            return
+        deferred = _deferred.get()
+        if deferred is not None:
+            deferred.add(self.wal_sync, point)
+        else:
+            self.wal_sync.sync(point)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Held around every write transaction: SQLite's writer lock (store.writelock), taken
+        before BEGIN so that waiting writers queue in the kernel, not in SQLite's busy sleeps."""
+        if self.writer_lock is None:
+            yield
+        else:
+            with self.writer_lock.held():
+                yield
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -8,16 +8,15 @@ advisory lock (sequence values are otherwise allocated before commit, in any ord
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, select
 
 from trailgate.store.db import Database
+from trailgate.store.raw import ROWS_PER_STATEMENT, RawWriter
 from trailgate.store.schema_trail import trail_event_resources, trail_events
 from trailgate.trail.records import EventRow
 
@@ -41,96 +40,54 @@ _RESOURCE_COLUMNS = (
 )  # fmt: skip
 
 
-# Rows per INSERT statement: one statement per batch keeps the committing thread from giving
-# up and re-taking the GIL once per row (the driver releases it around every statement step).
-# 1,000 rows of 14 columns stay below SQLite's and PostgreSQL's limits on bound parameters.
-_ROWS_PER_STATEMENT = 1_000
-
-
 class Appender:
-    """Appends event rows through one driver connection of its own.
-
-    The recorder commits for every API call, so this path skips SQLAlchemy's per-statement
-    machinery (pool checkout, events, parameter processing) and talks to the DB-API driver
-    directly: BEGIN, one multi-row INSERT per table, COMMIT. One appender serves one
-    committer at a time (the recorder's leader).
-    """
+    """Appends event rows through a `store.raw.RawWriter`: BEGIN, one multi-row INSERT per
+    table, COMMIT. One appender serves one committer at a time (the recorder's leader)."""
 
     def __init__(self, db: Database, *, relaxed: bool) -> None:
         self._db = db
         self._relaxed = relaxed
-        self._sqlite = db.is_sqlite
-        self._mark = "?" if self._sqlite else "%s"
-        self._conn: Any = None
-
-    def _connection(self) -> Any:
-        if self._conn is None:
-            # A pooled connection kept for good: the store's connect hooks (WAL, busy timeout,
-            # synchronous) have run on it.
-            self._conn = self._db.engine.raw_connection()
-        return self._conn
+        self._raw = RawWriter(db)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._raw.close()
 
-    def append(self, rows: Sequence[EventRow]) -> None:
-        """Insert `rows` in one committed transaction."""
+    def append(self, rows: Sequence[EventRow]) -> int | None:
+        """Insert `rows` in one committed transaction; returns its commit point, which the
+        caller makes durable (`Database.make_durable`) before acknowledging anything."""
         if not rows:
-            return
-        conn = self._connection()
-        try:
-            cursor = conn.cursor()
-            try:
-                self._write(cursor, rows)
-            finally:
-                cursor.close()
-        except BaseException:
-            self._abandon(conn)
-            raise
-
-    def _write(self, cursor: Any, rows: Sequence[EventRow]) -> None:
-        sqlite = self._sqlite
-        single = (
-            sqlite
-            and len(rows) <= _ROWS_PER_STATEMENT
-            and all(not (r.management and r.resources) for r in rows)
-        )
-        if single:
-            # One INSERT is its own transaction in SQLite's autocommit mode: one call into the
-            # driver instead of three (BEGIN, INSERT, COMMIT) for the common case.
-            self._insert(cursor, "trail_events", _EVENT_COLUMNS, self._event_rows(rows))
-            return
-        if sqlite:
-            cursor.execute("BEGIN IMMEDIATE")
-        else:
-            if self._relaxed:
-                # Survives a crash of trailgate, not of the database host (see recorder.py).
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            cursor.execute(f"SELECT pg_advisory_xact_lock({_ORDER_LOCK})")
-        self._insert(cursor, "trail_events", _EVENT_COLUMNS, self._event_rows(rows))
+            return None
+        raw = self._raw
+        sqlite = raw.sqlite
         resources = [
             (
-                r.event_id, i, r.account_id, _time_value(sqlite, r.event_time),
+                r.event_id, i, r.account_id, raw.time(r.event_time),
                 res["ResourceType"], res["ResourceName"][:2048],
             )
             for r in rows
             if r.management
             for i, res in enumerate(r.resources)
         ]  # fmt: skip
-        if resources:
-            self._insert(cursor, "trail_event_resources", _RESOURCE_COLUMNS, resources)
-        if sqlite:
-            cursor.execute("COMMIT")
-        else:
-            self._conn.commit()
+        events = self._event_rows(rows)
+        prelude: list[str] = []
+        if not sqlite:
+            if self._relaxed:
+                # Survives a crash of trailgate, not of the database host (see recorder.py).
+                prelude.append("SET LOCAL synchronous_commit TO OFF")
+            prelude.append(f"SELECT pg_advisory_xact_lock({_ORDER_LOCK})")
+        # A lone INSERT is its own transaction on SQLite (the common case: no resources).
+        single = sqlite and not resources and len(events) <= ROWS_PER_STATEMENT
+        with raw.cursor(transaction=not single, prelude=prelude) as cursor:
+            raw.insert(cursor, "trail_events", _EVENT_COLUMNS, events)
+            if resources:
+                raw.insert(cursor, "trail_event_resources", _RESOURCE_COLUMNS, resources)
+        return self._db.commit_point()
 
     def _event_rows(self, rows: Sequence[EventRow]) -> list[tuple[object, ...]]:
-        sqlite = self._sqlite
+        time = self._raw.time
         return [
             (
-                r.event_id, r.account_id, _time_value(sqlite, r.event_time), r.region,
+                r.event_id, r.account_id, time(r.event_time), r.region,
                 r.event_source, r.event_name, r.read_only, r.management, r.username,
                 r.access_key_id, r.data_bucket, r.data_key,
                 json.dumps(r.resources, separators=(",", ":")) if r.resources else None,
@@ -138,39 +95,6 @@ class Appender:
             )
             for r in rows
         ]  # fmt: skip
-
-    def _insert(
-        self, cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]
-    ) -> None:
-        one = "(" + ", ".join(self._mark for _ in columns) + ")"
-        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-            chunk = rows[start : start + _ROWS_PER_STATEMENT]
-            flat = tuple(value for row in chunk for value in row)
-            cursor.execute(head + ", ".join(one for _ in chunk), flat)
-
-    def _abandon(self, conn: Any) -> None:
-        # Roll back what the failed batch began, and start over on a fresh connection.
-        with contextlib.suppress(Exception):
-            if self._sqlite:
-                conn.driver_connection.execute("ROLLBACK")
-            else:
-                conn.rollback()
-        with contextlib.suppress(Exception):
-            conn.invalidate()
-        self._conn = None
-
-
-def _time_value(sqlite: bool, moment: datetime) -> object:
-    # Written the way store.types.UtcDateTime writes it, so reads through the table's types
-    # see the same values: naive UTC text on SQLite, an aware timestamp on PostgreSQL.
-    moment = moment.astimezone(UTC)
-    if sqlite:
-        return (
-            f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} {moment.hour:02d}:"
-            f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}"
-        )
-    return moment
 
 
 def max_seq(conn: Connection) -> int:
@@ -256,8 +180,6 @@ def prune(conn: Connection, before: datetime, below_seq: int) -> int:
     if cut == 0:
         return 0
     doomed = select(e.event_id).where(e.seq <= cut)
-    conn.execute(
-        delete(trail_event_resources).where(trail_event_resources.c.event_id.in_(doomed))
-    )
+    conn.execute(delete(trail_event_resources).where(trail_event_resources.c.event_id.in_(doomed)))
     result = conn.execute(delete(trail_events).where(e.seq <= cut))
     return int(result.rowcount or 0)

@@ -28,11 +28,8 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import event
-
-from trailgate.store.db import Database
 from trailgate.trail import queue
 from trailgate.trail.records import EventRow, Facts, build_rows, event_region, is_data_event
 from trailgate.trail.selectors import EventFacts
@@ -61,28 +58,14 @@ def sync_mode_by_env() -> str:
     return value
 
 
-def _events_database(db: Database, sync: str) -> Database:
-    """The database the recorder commits through."""
-    if not db.is_sqlite or sync == "full" or ":memory:" in db.url:
-        return db
-    own = Database(db.url)
-
-    def relaxed(dbapi_conn: Any, _record: Any) -> None:
-        # Runs after the store's own connect hooks (which set FULL): this connection only.
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    event.listen(own.engine, "connect", relaxed)
-    return own
-
-
 @dataclass
 class _Batch:
     rows: list[EventRow] = field(default_factory=list)
     # Set under the recorder's condition once the batch's transaction ended (either way).
     done: bool = False
     error: BaseException | None = None
+    # The commit's point (Database.commit_point): every caller of the batch makes it durable.
+    point: int | None = None
 
 
 @dataclass
@@ -98,7 +81,7 @@ class Recorder:
         self.runtime = runtime
         self.enabled = recording_enabled_by_env() if enabled is None else enabled
         self.sync = sync_mode_by_env() if sync is None else sync
-        self.db = _events_database(runtime.db, self.sync)
+        self.db = runtime.db
         self._appender = queue.Appender(self.db, relaxed=self.sync == "normal")
         self.index = TrailIndex(runtime)
         self.stats = RecorderStats()
@@ -156,6 +139,8 @@ class Recorder:
                     self._cond.notify_all()
         if batch.error is not None:
             raise batch.error
+        if self.sync == "full":
+            self.db.make_durable(batch.point)
 
     def close(self) -> None:
         with self._cond:
@@ -163,8 +148,6 @@ class Recorder:
             while self._committing:
                 self._cond.wait()
         self._appender.close()
-        if self.db is not self.runtime.db:
-            self.db.dispose()
 
     # --- facts the call does not carry -----------------------------------------------------
 
@@ -219,7 +202,7 @@ class Recorder:
 
     def _commit(self, batch: _Batch) -> None:
         try:
-            self._appender.append(batch.rows)
+            batch.point = self._appender.append(batch.rows)
             self.stats.events += len(batch.rows)
             self.stats.batches += 1
         except BaseException as exc:  # handed to every caller of the batch

@@ -81,23 +81,25 @@ def _shape(owner: KeyOwner, row: Any) -> dict[str, Any]:
     "iam",
     "CreateLoginProfile",
     authorize=authz.on_user("iam:CreateLoginProfile", optional=True),
+    blocking=True,
 )
 def create_login_profile(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     password = params.get("Password")
     if password is None:
         raise validation_error("Password is required.")
+    # Hashed before the transaction: scrypt takes tens of milliseconds, which must not be spent
+    # holding the database's write lock (every other writer would wait).
+    password_hash = hash_password(password)
     with ctx.runtime.db.begin() as conn:
         owner = resolve_owner(ctx, conn, params.get("UserName"))
         if _row(conn, owner) is not None:
-            raise already_exists(
-                f"Login Profile for user {_display_name(owner)} already exists."
-            )
+            raise already_exists(f"Login Profile for user {_display_name(owner)} already exists.")
         _check_policy(conn, owner, password)
         conn.execute(
             iam_login_profiles.insert().values(
                 account_id=owner.account_id,
                 user_key=_key(owner),
-                password_hash=hash_password(password),
+                password_hash=password_hash,
                 password_reset_required=bool(params.get("PasswordResetRequired", False)),
                 created_at=ctx.now,
             )
@@ -127,16 +129,20 @@ def get_login_profile(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any
     "iam",
     "UpdateLoginProfile",
     authorize=authz.on_user("iam:UpdateLoginProfile"),
+    blocking=True,
 )
 def update_login_profile(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
+    new_password = params.get("Password")
+    # As in CreateLoginProfile: hashed outside the write transaction.
+    new_hash = hash_password(new_password) if new_password is not None else None
     with ctx.runtime.db.begin() as conn:
         owner = resolve_owner(ctx, conn, params.get("UserName"))
         if _row(conn, owner) is None:
             raise _not_found(owner)
         values: dict[str, Any] = {}
-        if params.get("Password") is not None:
-            _check_policy(conn, owner, params["Password"])
-            values["password_hash"] = hash_password(params["Password"])
+        if new_password is not None:
+            _check_policy(conn, owner, new_password)
+            values["password_hash"] = new_hash
         if params.get("PasswordResetRequired") is not None:
             values["password_reset_required"] = bool(params["PasswordResetRequired"])
         if values:
@@ -160,9 +166,7 @@ def delete_login_profile(ctx: CallContext, params: dict[str, Any]) -> dict[str, 
         owner = resolve_owner(ctx, conn, params.get("UserName"))
         if _row(conn, owner) is None:
             raise _not_found(owner)
-        conn.execute(
-            delete(iam_login_profiles).where(*_of(owner.account_id, _key(owner)))
-        )
+        conn.execute(delete(iam_login_profiles).where(*_of(owner.account_id, _key(owner))))
         bump_generation(conn)
     ctx.runtime.auth_changed()
     return {}

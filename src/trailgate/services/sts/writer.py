@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam
 
 from trailgate.errors import AwsError
+from trailgate.store.raw import RawWriter
 from trailgate.store.schema_iam import iam_roles, sts_sessions
 
 if TYPE_CHECKING:
@@ -40,6 +41,14 @@ _ROLE_USED = (
     iam_roles.update()
     .where(iam_roles.c.id == bindparam("b_role_id"))
     .values(last_used_at=bindparam("b_when"), last_used_region=bindparam("b_region"))
+)
+
+
+_SESSION_COLUMNS = tuple(c.name for c in sts_sessions.columns)
+# Column defaults the raw path fills in itself (SQLAlchemy would, from the table definition).
+_SESSION_DEFAULTS = tuple(
+    (c.name, c.default.arg if c.default is not None and c.default.is_scalar else None)
+    for c in sts_sessions.columns
 )
 
 
@@ -59,6 +68,8 @@ class _Pending:
     # Reads that must hold in the transaction that stores the row; raises an AwsError if not.
     check: Callable[[Connection], None] | None
     error: BaseException | None = None
+    # The commit point of the transaction that stored the row (Database.commit_point).
+    point: int | None = None
     # Set for the caller woken to lead the next commit: the rows it commits (its own among them).
     batch: list[_Pending] | None = None
     # Held from creation until the caller may go on (its row stored, or its turn to lead): a
@@ -69,6 +80,7 @@ class _Pending:
 class SessionWriter:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._raw = RawWriter(db)
         self._mutex = threading.Lock()
         self._queued: list[_Pending] = []
         self._committing = False
@@ -100,11 +112,16 @@ class SessionWriter:
             self._lead(item.batch)
         if item.error is not None:
             raise item.error
+        # Leader and followers alike: the row is acknowledged only once it is durable.
+        self._db.make_durable(item.point)
 
     def close(self) -> None:
         """Refuse new rows; rows already handed over are committed by their callers."""
         with self._mutex:
             self._closed = True
+            idle = not self._committing
+        if idle:  # else the connection goes when the engine is disposed
+            self._raw.close()
 
     def _lead(self, batch: list[_Pending]) -> None:
         try:
@@ -137,7 +154,31 @@ class SessionWriter:
                     item.error = single
 
     def _commit(self, batch: list[_Pending]) -> None:
-        with self._db.begin() as conn:
+        self._write(batch)
+        point = self._db.commit_point()
+        for item in batch:
+            item.point = point
+
+    def _write(self, batch: list[_Pending]) -> None:
+        if any(item.check is not None for item in batch):
+            self._write_checked(batch)
+            return
+        # The common case (no reads to make inside the transaction): straight to the driver.
+        raw = self._raw
+        rows = [_session_values(raw, item.row) for item in batch]
+        uses = _latest_uses(batch)
+        with raw.cursor() as cursor:
+            raw.insert(cursor, "sts_sessions", _SESSION_COLUMNS, rows)
+            if uses:
+                m = raw.mark
+                cursor.executemany(
+                    f"UPDATE iam_roles SET last_used_at = {m}, last_used_region = {m} "
+                    f"WHERE id = {m}",
+                    [(raw.time(u.when), u.region, u.role_id) for u in uses],
+                )
+
+    def _write_checked(self, batch: list[_Pending]) -> None:
+        with self._db.begin(durable=False) as conn:
             stored: list[_Pending] = []
             for item in batch:
                 if item.check is not None:
@@ -150,21 +191,32 @@ class SessionWriter:
             if not stored:
                 return
             conn.execute(_INSERT_SESSION, [item.row for item in stored])
-            latest: dict[str, RoleUse] = {}
-            for item in stored:
-                use = item.role_use
-                if use is not None and (
-                    use.role_id not in latest or use.when >= latest[use.role_id].when
-                ):
-                    latest[use.role_id] = use
-            if latest:
+            uses = _latest_uses(stored)
+            if uses:
                 conn.execute(
                     _ROLE_USED,
                     [
                         {"b_role_id": u.role_id, "b_when": u.when, "b_region": u.region}
-                        for u in latest.values()
+                        for u in uses
                     ],
                 )
+
+
+def _latest_uses(items: list[_Pending]) -> list[RoleUse]:
+    latest: dict[str, RoleUse] = {}
+    for item in items:
+        use = item.role_use
+        if use is not None and (use.role_id not in latest or use.when >= latest[use.role_id].when):
+            latest[use.role_id] = use
+    return list(latest.values())
+
+
+def _session_values(raw: RawWriter, row: dict[str, Any]) -> tuple[object, ...]:
+    values: list[object] = []
+    for name, default in _SESSION_DEFAULTS:
+        value = row.get(name, default)
+        values.append(raw.time(value) if isinstance(value, datetime) else value)
+    return tuple(values)
 
 
 def writer_for(runtime: Runtime) -> SessionWriter:

@@ -1,0 +1,157 @@
+"""Durable SQLite commits with one fsync shared by every writer that committed meanwhile.
+
+SQLite runs with `synchronous=NORMAL` in WAL mode: a commit appends its frames to the WAL file
+but does not fsync it. `synchronous=FULL` differs only by an fsync of the WAL after each commit
+(SQLite's documentation of PRAGMA synchronous), done while the writer still holds the database's
+write lock, so concurrent writers queue behind each other's fsyncs. Here a writer instead takes a
+*commit point* right after its commit (`point()`), releases the write lock, and waits until an
+fsync of the WAL file that started after that point has completed (`sync(point)` in a thread,
+`await wait(point)` on the event loop). That fsync makes the commit's frames durable exactly as
+FULL would, and one fsync covers every commit that ended before it started, from any thread and
+any worker process (they share the file).
+
+A writer acknowledges its write only after that, so "acknowledged means durable" holds as before.
+A crash before the fsync can lose the commit, but nobody was told it happened.
+
+One flusher thread per database file and process does the fsyncs, on demand: it sleeps while no
+one waits. After a failed fsync the kernel may have dropped the dirty pages and a later fsync can
+succeed without them (PostgreSQL's "fsyncgate"), so from then on every wait fails: no later write
+is called durable, and the operator restarts the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+
+
+class WalSync:
+    def __init__(self, database_file: str) -> None:
+        self.wal_path = database_file + "-wal"
+        self._cond = threading.Condition()
+        self._started = 0  # fsyncs begun
+        self._finished = 0  # fsyncs completed (they complete in order: one flusher)
+        self._demand = 0  # the highest fsync number someone waits for
+        self._broken: BaseException | None = None
+        self._futures: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._flusher: threading.Thread | None = None
+
+    def point(self) -> int:
+        """Call right after a commit: the fsync numbered above the result covers it."""
+        with self._cond:
+            return self._started
+
+    def sync(self, point: int) -> None:
+        """Block until the commit taken at `point` is on stable storage."""
+        with self._cond:
+            self._raise_if_broken()
+            self._ask(point + 1)
+            while self._finished <= point and self._broken is None:
+                self._cond.wait()
+            self._raise_if_broken()
+
+    async def wait(self, point: int) -> None:
+        """`sync` for the event loop: the loop stays free while the fsync runs."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._cond:
+            self._raise_if_broken()
+            if self._finished > point:
+                return
+            self._futures.append((point, loop, future))
+            self._ask(point + 1)
+        await future
+
+    def _ask(self, number: int) -> None:
+        # Holding the condition.
+        if number > self._demand:
+            self._demand = number
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = threading.Thread(
+                    target=self._flush_forever, name="trailgate-walsync", daemon=True
+                )
+                self._flusher.start()
+            self._cond.notify_all()
+
+    def _raise_if_broken(self) -> None:
+        if self._broken is not None:
+            raise OSError(f"an earlier fsync of {self.wal_path} failed") from self._broken
+
+    def _flush_forever(self) -> None:
+        while True:
+            with self._cond:
+                while self._demand <= self._finished:
+                    self._cond.wait()
+                if self._broken is not None:
+                    return  # every wait fails from now on; nothing left to sync
+                self._started += 1
+                number = self._started
+            error: BaseException | None = None
+            try:
+                _fsync_file(self.wal_path)
+            except BaseException as exc:  # every waiter covered by this fsync must see it
+                error = exc
+            with self._cond:
+                self._finished = number
+                if error is not None and self._broken is None:
+                    self._broken = error
+                if self._broken is not None:
+                    ready, self._futures = self._futures, []
+                else:
+                    ready = [f for f in self._futures if f[0] < number]
+                    self._futures = [f for f in self._futures if f[0] >= number]
+                self._cond.notify_all()
+            _resolve(ready, self._broken)
+
+
+def _resolve(
+    ready: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]],
+    error: BaseException | None,
+) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for _point, loop, future in ready:
+        by_loop.setdefault(loop, []).append(future)
+    for loop, futures in by_loop.items():
+        # One wake-up of each loop for all of its waiters; a closed loop has nobody waiting.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, futures, error)
+
+
+def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(OSError("fsync of the SQLite WAL failed"))
+
+
+_syncers: dict[str, WalSync] = {}
+_registry_lock = threading.Lock()
+
+
+def wal_sync_for(database_file: str) -> WalSync:
+    """The process's WalSync for the SQLite database at `database_file` (an absolute path)."""
+    with _registry_lock:
+        found = _syncers.get(database_file)
+        if found is None:
+            found = _syncers[database_file] = WalSync(database_file)
+        return found
+
+
+def _fsync_file(path: str) -> None:
+    # Opened each time: SQLite may delete and recreate the WAL file when the last connection to
+    # the database closes, and a descriptor kept from before would sync the old file.
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        # No WAL file: every commit has been checkpointed into the database file, which SQLite
+        # syncs at checkpoint (and the WAL is removed only after that).
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,149 @@
+"""SQLite write durability (store.walsync) and the cross-process writer lock (store.writelock)."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+import trailgate.store.walsync as walsync
+from trailgate.store.db import Database, deferring_durability, sqlite_url
+from trailgate.store.walsync import WalSync
+from trailgate.store.writelock import writer_lock_for
+
+
+def _counting_fsync(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Replace the WAL fsync with one that records when it started (and takes a while)."""
+    started: list[float] = []
+    real = walsync._fsync_file
+
+    def fsync(path: str) -> None:
+        started.append(time.monotonic())
+        time.sleep(0.02)
+        real(path)
+
+    monkeypatch.setattr(walsync, "_fsync_file", fsync)
+    return started
+
+
+def test_sync_waits_for_an_fsync_that_started_after_the_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _counting_fsync(monkeypatch)
+    wal = WalSync(str(tmp_path / "db"))
+    (tmp_path / "db-wal").write_bytes(b"frames")
+    point = wal.point()
+    committed_at = time.monotonic()
+    wal.sync(point)
+    assert len(started) == 1 and started[0] >= committed_at
+    # A second commit needs a second fsync; the first one does not cover it.
+    wal.sync(wal.point())
+    assert len(started) == 2
+
+
+def test_one_fsync_covers_every_commit_made_before_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _counting_fsync(monkeypatch)
+    wal = WalSync(str(tmp_path / "db"))
+    points = [wal.point() for _ in range(20)]  # twenty commits, then their waits
+    threads = [threading.Thread(target=wal.sync, args=(p,)) for p in points]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(started) == 1
+
+
+def test_the_event_loop_waits_without_blocking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _counting_fsync(monkeypatch)
+    wal = WalSync(str(tmp_path / "db"))
+
+    async def main() -> int:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        task = asyncio.create_task(ticker())
+        await asyncio.gather(*(wal.wait(wal.point()) for _ in range(10)))
+        task.cancel()
+        return ticks
+
+    ticks = asyncio.run(main())
+    assert len(started) == 1
+    assert ticks >= 3  # the loop ran other work during the 20 ms fsync
+
+
+def test_after_a_failed_fsync_no_write_is_called_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"n": 0}
+
+    def failing(path: str) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(walsync, "_fsync_file", failing)
+    wal = WalSync(str(tmp_path / "db"))
+    with pytest.raises(OSError):
+        wal.sync(wal.point())
+    with pytest.raises(OSError, match="earlier fsync"):
+        wal.sync(wal.point())
+
+
+def test_begin_syncs_and_the_loop_defers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = _counting_fsync(monkeypatch)
+    db = Database(sqlite_url(tmp_path))
+    with db.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    assert len(started) == 1  # acknowledged only after the fsync
+    with deferring_durability() as deferred:
+        with db.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert len(started) == 1 and deferred.points  # noted, not yet synced
+    asyncio.run(deferred.wait())
+    assert len(started) == 2
+    db.dispose()
+
+
+def _hold_lock(path: str, ready: multiprocessing.Event, seconds: float) -> None:
+    lock = writer_lock_for(path)
+    with lock.held():
+        ready.set()
+        time.sleep(seconds)
+
+
+def test_the_writer_lock_excludes_other_processes(tmp_path: Path) -> None:
+    path = str(tmp_path / "trailgate.sqlite3")
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    child = ctx.Process(target=_hold_lock, args=(path, ready, 0.5))
+    child.start()
+    try:
+        assert ready.wait(30)
+        began = time.monotonic()
+        with writer_lock_for(path).held():
+            waited = time.monotonic() - began
+        assert waited >= 0.2  # held by the other process until it let go
+    finally:
+        child.join(10)
+    assert child.exitcode == 0
+
+
+def test_the_writer_lock_is_reentrant_in_a_thread(tmp_path: Path) -> None:
+    lock = writer_lock_for(str(tmp_path / "x.sqlite3"))
+    with lock.held(), lock.held():
+        assert os.path.exists(lock.path)
