@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from trailgate.auth.principal import Principal
     from trailgate.errors import AwsError
+    from trailgate.store.raw import RawWrite
 
 
 @dataclass
@@ -37,3 +38,6 @@ class ApiCall:
     # CloudTrail's eventType: "AwsApiCall", or "AwsConsoleSignIn" / "AwsConsoleAction" for the
     # console (whose calls also carry sessionCredentialFromConsole).
     event_type: str = "AwsApiCall"
+    # Rows the operation stores in the transaction that queues the call's events (one commit
+    # and one fsync instead of two; STS sessions). Dropped if the call fails after all.
+    writes: list[RawWrite] = field(default_factory=list)

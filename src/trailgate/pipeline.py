@@ -46,9 +46,14 @@ _load_services()
 
 
 def record_call(runtime: Runtime, call: ApiCall) -> None:
-    """Hand the finished call to the CloudTrail recorder."""
+    """Hand the finished call to the CloudTrail recorder, which also commits the call's own
+    `writes` (with its events, in one transaction)."""
+    if call.error is not None:
+        call.writes.clear()  # a failed call stores nothing
     if runtime.recorder is not None:
         runtime.recorder.record(call)
+    elif call.writes:
+        raise RuntimeError("a call with writes needs the runtime's recorder to commit them")
 
 
 def _unknown_operation(route: Route) -> AwsError:
@@ -191,6 +196,7 @@ def _call(runtime: Runtime, request: HttpRequest, route: Route, call: ApiCall) -
         auth=auth,
         request=request,
         trail=call.trail,
+        writes=call.writes,
     )
     authorize(spec, ctx, params)
     return spec.func(ctx, params)

@@ -28,8 +28,22 @@ def iso_z(moment: datetime) -> str:
 
 def parse_amz_date(value: str) -> datetime | None:
     """Parse the ISO 8601 basic form SigV4 uses (20130524T000000Z)."""
+    value = value.strip()
     try:
-        return datetime.strptime(value.strip(), AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+        if (
+            len(value) == 16
+            and value.isascii()
+            and value[:8].isdigit()
+            and value[8] == "T"
+            and value[9:15].isdigit()
+            and value[15] == "Z"
+        ):
+            # Every signed request carries one: strptime costs ten times as much.
+            return datetime(
+                int(value[0:4]), int(value[4:6]), int(value[6:8]),
+                int(value[9:11]), int(value[11:13]), int(value[13:15]), tzinfo=UTC,
+            )  # fmt: skip
+        return datetime.strptime(value, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return None
 

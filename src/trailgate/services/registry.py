@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from trailgate.http import HttpRequest
     from trailgate.policy import CompiledPolicy
     from trailgate.runtime import Runtime
+    from trailgate.store.raw import RawWrite
 
 
 @dataclass
@@ -42,6 +43,9 @@ class CallContext:
     item_decisions: dict[str, bool] = field(default_factory=dict)
     # What an operation's `authorize` already read (a row, a policy), for its body to reuse.
     scratch: dict[str, Any] = field(default_factory=dict)
+    # Requests on the wire: writes the recorder commits with the call's CloudTrail events
+    # (ApiCall.writes). None for in-process calls, which commit their rows themselves.
+    writes: list[RawWrite] | None = None
 
 
 @dataclass(frozen=True)

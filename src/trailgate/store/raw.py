@@ -11,12 +11,15 @@ as every other write (`Database.writing`). Values are converted the way the tabl
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from trailgate.store.db import Database
+
+# A write to run inside another component's transaction: called with the writer and its cursor.
+RawWrite = Callable[["RawWriter", Any], None]
 
 # Rows per multi-row INSERT: well below SQLite's and PostgreSQL's limits on bound parameters
 # for the tables written here (at most ~20 columns).

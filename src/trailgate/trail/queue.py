@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, func, select
 
 from trailgate.store.db import Database
-from trailgate.store.raw import ROWS_PER_STATEMENT, RawWriter
+from trailgate.store.raw import ROWS_PER_STATEMENT, RawWrite, RawWriter
 from trailgate.store.schema_trail import trail_event_resources, trail_events
 from trailgate.trail.records import EventRow
 
@@ -52,10 +52,10 @@ class Appender:
     def close(self) -> None:
         self._raw.close()
 
-    def append(self, rows: Sequence[EventRow]) -> int | None:
-        """Insert `rows` in one committed transaction; returns its commit point, which the
-        caller makes durable (`Database.make_durable`) before acknowledging anything."""
-        if not rows:
+    def append(self, rows: Sequence[EventRow], writes: Sequence[RawWrite] = ()) -> int | None:
+        """Insert `rows`, and run `writes`, in one committed transaction; returns its commit
+        point, which the caller makes durable (`Database.make_durable`) before acknowledging."""
+        if not rows and not writes:
             return None
         raw = self._raw
         sqlite = raw.sqlite
@@ -76,9 +76,12 @@ class Appender:
                 prelude.append("SET LOCAL synchronous_commit TO OFF")
             prelude.append(f"SELECT pg_advisory_xact_lock({_ORDER_LOCK})")
         # A lone INSERT is its own transaction on SQLite (the common case: no resources).
-        single = sqlite and not resources and len(events) <= ROWS_PER_STATEMENT
+        single = sqlite and not resources and not writes and len(events) <= ROWS_PER_STATEMENT
         with raw.cursor(transaction=not single, prelude=prelude) as cursor:
-            raw.insert(cursor, "trail_events", _EVENT_COLUMNS, events)
+            for write in writes:
+                write(raw, cursor)
+            if events:
+                raw.insert(cursor, "trail_events", _EVENT_COLUMNS, events)
             if resources:
                 raw.insert(cursor, "trail_event_resources", _RESOURCE_COLUMNS, resources)
         return self._db.commit_point()

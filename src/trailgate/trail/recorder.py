@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from trailgate.auth.principal import Principal
     from trailgate.calls import ApiCall
     from trailgate.runtime import Runtime
+    from trailgate.store.raw import RawWrite
 
 log = logging.getLogger("trailgate.trail.recorder")
 
@@ -61,6 +63,7 @@ def sync_mode_by_env() -> str:
 @dataclass
 class _Batch:
     rows: list[EventRow] = field(default_factory=list)
+    writes: list[RawWrite] = field(default_factory=list)
     # Set under the recorder's condition once the batch's transaction ended (either way).
     done: bool = False
     error: BaseException | None = None
@@ -93,12 +96,11 @@ class Recorder:
     # --- the pipeline's entry point ------------------------------------------------------
 
     def record(self, call: ApiCall) -> None:
-        """Queue `call`'s events durably; returns once they are committed."""
-        if not self.enabled:
-            return
-        rows = self.rows_for(call)
-        if rows:
-            self.append(rows)
+        """Queue `call`'s events, and commit the call's own `writes` with them; returns once
+        both are committed (the writes always durably, whatever TRAILGATE_TRAIL_SYNC says)."""
+        rows = self.rows_for(call) if self.enabled else []
+        if rows or call.writes:
+            self.append(rows, call.writes)
 
     def rows_for(self, call: ApiCall) -> list[EventRow]:
         facts = self._facts(call)
@@ -116,13 +118,15 @@ class Recorder:
             call.params, call.output = None, None
             return build_rows(call, facts, wants_data_event=wants)
 
-    def append(self, rows: list[EventRow]) -> None:
-        """Commit `rows` (with whatever other callers queued meanwhile); raise if that failed."""
+    def append(self, rows: list[EventRow], writes: Sequence[RawWrite] = ()) -> None:
+        """Commit `rows` and `writes` (with whatever other callers queued meanwhile); raise if
+        that failed."""
         with self._cond:
             if self._closed:
                 raise RuntimeError("the recorder is closed")
             batch = self._pending
             batch.rows.extend(rows)
+            batch.writes.extend(writes)
             while self._committing and not batch.done:
                 self._cond.wait()
             leader = not batch.done
@@ -139,7 +143,7 @@ class Recorder:
                     self._cond.notify_all()
         if batch.error is not None:
             raise batch.error
-        if self.sync == "full":
+        if self.sync == "full" or writes:
             self.db.make_durable(batch.point)
 
     def close(self) -> None:
@@ -202,7 +206,7 @@ class Recorder:
 
     def _commit(self, batch: _Batch) -> None:
         try:
-            batch.point = self._appender.append(batch.rows)
+            batch.point = self._appender.append(batch.rows, batch.writes)
             self.stats.events += len(batch.rows)
             self.stats.batches += 1
         except BaseException as exc:  # handed to every caller of the batch

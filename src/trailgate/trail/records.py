@@ -232,10 +232,23 @@ def response_elements(call: ApiCall) -> dict[str, Any] | None:
     return shapes.convert_top(shape, call.output)
 
 
+def _record_text(record: dict[str, Any]) -> str:
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    if len(text) <= MAX_ELEMENT_CHARS:
+        return text  # then no element can exceed the limit either
+    for name in ("requestParameters", "responseElements", "additionalEventData"):
+        if name in record:
+            record[name] = _bounded(record[name])
+    if record.get("additionalEventData", False) is None:
+        del record["additionalEventData"]
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+
+
 def _bounded(value: dict[str, Any] | None) -> dict[str, Any] | None:
     if value is None:
         return None
-    if len(json.dumps(value, separators=(",", ":"), default=str)) > MAX_ELEMENT_CHARS:
+    text = json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
+    if len(text) > MAX_ELEMENT_CHARS:
         return None
     return value
 
@@ -331,10 +344,12 @@ def build_rows(
     region = event_region(call)
     source = event_source(call.service)
     resources = record_resources(call, facts.bucket_owner)
-    params = _bounded(request_parameters(call))
-    response = _bounded(response_elements(call))
+    # Oversized elements are dropped (`_bounded`), checked only for records that are long
+    # enough to hold one: serialising every element twice was a tenth of a call's cost.
+    params = request_parameters(call)
+    response = response_elements(call)
     given = call.trail.get("additionalEventData")
-    additional = _bounded(shapes.convert_plain(given)) if isinstance(given, dict) else None
+    additional = shapes.convert_plain(given) if isinstance(given, dict) else None
     shared_id = str(uuid.uuid4()) if len(targets) > 1 else None
     event_time = call.event_time.replace(microsecond=0)
     full = user_identity(principal, facts.access_key_id)
@@ -397,7 +412,7 @@ def build_rows(
                 data_bucket=call.bucket if data else None,
                 data_key=call.key if data else None,
                 resources=lookups,
-                record=json.dumps(record, separators=(",", ":"), ensure_ascii=False),
+                record=_record_text(record),
             )
         )
     return rows

@@ -16,7 +16,7 @@ from trailgate.runtime import Runtime
 from trailgate.services.iam.entities import RoleRecord, get_role_by_arn, visible_policy
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.services.sts import sessions
-from trailgate.services.sts.writer import RoleUse, writer_for
+from trailgate.services.sts.writer import RoleUse, store_session
 
 DEFAULT_DURATION = 3600
 CHAINED_MAX_DURATION = 3600
@@ -204,7 +204,8 @@ def assume_role(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
                     400,
                 )
 
-    writer_for(ctx.runtime).write(
+    store_session(
+        ctx,
         row,
         role_use=RoleUse(role.id, ctx.now, ctx.region),
         check=policies_attachable if arns else None,
@@ -258,5 +259,5 @@ def get_session_token(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any
         user_id=caller.principal_id if caller.kind == "IAMUser" else None,
         source_arn=caller.arn,
     )
-    writer_for(ctx.runtime).write(row)
+    store_session(ctx, row)
     return {"Credentials": issued.credentials()}

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam
@@ -33,6 +34,7 @@ from trailgate.store.schema_iam import iam_roles, sts_sessions
 
 if TYPE_CHECKING:
     from trailgate.runtime import Runtime
+    from trailgate.services.registry import CallContext
     from trailgate.store.db import Database
 
 # Built once: executing a prebuilt statement skips SQLAlchemy's per-call statement construction.
@@ -165,17 +167,8 @@ class SessionWriter:
             return
         # The common case (no reads to make inside the transaction): straight to the driver.
         raw = self._raw
-        rows = [_session_values(raw, item.row) for item in batch]
-        uses = _latest_uses(batch)
         with raw.cursor() as cursor:
-            raw.insert(cursor, "sts_sessions", _SESSION_COLUMNS, rows)
-            if uses:
-                m = raw.mark
-                cursor.executemany(
-                    f"UPDATE iam_roles SET last_used_at = {m}, last_used_region = {m} "
-                    f"WHERE id = {m}",
-                    [(raw.time(u.when), u.region, u.role_id) for u in uses],
-                )
+            _insert(raw, cursor, [item.row for item in batch], _latest_uses(batch))
 
     def _write_checked(self, batch: list[_Pending]) -> None:
         with self._db.begin(durable=False) as conn:
@@ -200,6 +193,41 @@ class SessionWriter:
                         for u in uses
                     ],
                 )
+
+
+def _insert(raw: RawWriter, cursor: Any, rows: list[dict[str, Any]], uses: list[RoleUse]) -> None:
+    raw.insert(cursor, "sts_sessions", _SESSION_COLUMNS, [_session_values(raw, r) for r in rows])
+    if uses:
+        m = raw.mark
+        cursor.executemany(
+            f"UPDATE iam_roles SET last_used_at = {m}, last_used_region = {m} WHERE id = {m}",
+            [(raw.time(u.when), u.region, u.role_id) for u in uses],
+        )
+
+
+def store_session(
+    ctx: CallContext,
+    row: dict[str, Any],
+    *,
+    role_use: RoleUse | None = None,
+    check: Callable[[Connection], None] | None = None,
+) -> None:
+    """Store a new session's row before the call is acknowledged.
+
+    On the wire (ctx.writes), the row goes into the transaction that queues the call's
+    CloudTrail events: one commit and one fsync per call instead of two, and the session exists
+    exactly when its AssumeRole event does. Rows with a `check` (reads that must hold in the
+    storing transaction) and in-process calls go through the session writer.
+    """
+    if check is None and ctx.writes is not None:
+        uses = [role_use] if role_use is not None else []
+        ctx.writes.append(partial(_insert_one, row, uses))
+        return
+    writer_for(ctx.runtime).write(row, role_use=role_use, check=check)
+
+
+def _insert_one(row: dict[str, Any], uses: list[RoleUse], raw: RawWriter, cursor: Any) -> None:
+    _insert(raw, cursor, [row], uses)
 
 
 def _latest_uses(items: list[_Pending]) -> list[RoleUse]:
