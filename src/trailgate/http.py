@@ -63,18 +63,35 @@ class HttpRequest:
     # Set when the request line carried an absolute URI (proxy form): its host wins for routing.
     absolute_host: str | None = None
 
+    # Parsed forms, each kept with the raw value it was parsed from (a request read several
+    # times by routing, authentication and the codec is parsed once; a changed value re-parses).
+    _path_cache: tuple[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    _query_cache: tuple[str, tuple[tuple[str, str], ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    form_cache: tuple[object, tuple[tuple[str, str], ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     @property
     def path(self) -> str:
         from urllib.parse import unquote
 
-        return unquote(self.raw_path)
+        cached = self._path_cache
+        if cached is None or cached[0] is not self.raw_path:
+            cached = self._path_cache = (self.raw_path, unquote(self.raw_path))
+        return cached[1]
 
     @property
     def host(self) -> str:
         return self.absolute_host or self.headers.get("host", "") or ""
 
     def query_items(self) -> list[tuple[str, str]]:
-        return parse_qsl(self.query_string, keep_blank_values=True)
+        cached = self._query_cache
+        if cached is None or cached[0] is not self.query_string:
+            items = tuple(parse_qsl(self.query_string, keep_blank_values=True))
+            cached = self._query_cache = (self.query_string, items)
+        return list(cached[1])
 
     def query(self) -> dict[str, str]:
         return dict(self.query_items())

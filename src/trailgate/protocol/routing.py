@@ -153,8 +153,13 @@ def needs_body_for_routing(request: HttpRequest) -> bool:
 def query_parameters(request: HttpRequest) -> list[tuple[str, str]]:
     """Query-string parameters followed by form-body parameters (the query protocol's inputs)."""
     params = request.query_items()
-    if needs_body_for_routing(request) and request.body:
-        params.extend(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+    body = request.body
+    if needs_body_for_routing(request) and body:
+        cached = request.form_cache
+        if cached is None or cached[0] is not body:
+            form = tuple(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            cached = request.form_cache = (body, form)
+        params.extend(cached[1])
     return params
 
 
