@@ -63,10 +63,10 @@ class TrailgateApp:
         # fsync here; the response waits for it below, without holding up the loop.
         with deferring_durability() as deferred:
             response = pipeline.handle(self.runtime, request, route)
-        if deferred.points:
+        if deferred.pending:
             try:
                 await deferred.wait()
-            except OSError:
+            except Exception:
                 log.exception("a commit could not be made durable")
                 return pipeline.unacknowledged(request, route)
         return response

@@ -6,6 +6,7 @@ One `Database` per process wraps the SQLAlchemy engine. Transactions are short a
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,14 +29,27 @@ class DeferredDurability:
 
     def __init__(self) -> None:
         self.points: dict[WalSync, int] = {}
+        # Writes handed to another thread (trail.committer): each ends once durable.
+        self.futures: list[asyncio.Future[None]] = []
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.points or self.futures)
 
     def add(self, wal_sync: WalSync, point: int) -> None:
         if point > self.points.get(wal_sync, -1):
             self.points[wal_sync] = point
 
     async def wait(self) -> None:
+        for future in self.futures:
+            await future
         for wal_sync, point in self.points.items():
             await wal_sync.wait(point)
+
+
+def current_deferral() -> DeferredDurability | None:
+    """The running request's deferral, when it is served on the event loop."""
+    return _deferred.get()
 
 
 _deferred: ContextVar[DeferredDurability | None] = ContextVar(

@@ -64,6 +64,19 @@ class WalSync:
             self._ask(point + 1)
         await future
 
+    def when_durable(
+        self, point: int, waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]
+    ) -> None:
+        """Resolve each future (on its loop) once the commit taken at `point` is durable; from
+        any thread."""
+        with self._cond:
+            if self._broken is None and self._finished <= point:
+                self._futures.extend((point, loop, future) for loop, future in waiters)
+                self._ask(point + 1)
+                return
+            broken = self._broken
+        _resolve([(point, loop, future) for loop, future in waiters], broken)
+
     def _ask(self, number: int) -> None:
         # Holding the condition.
         if number > self._demand:

@@ -31,7 +31,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from trailgate.store.db import current_deferral
 from trailgate.trail import queue
+from trailgate.trail.committer import Committer
 from trailgate.trail.records import EventRow, Facts, build_rows, event_region, is_data_event
 from trailgate.trail.selectors import EventFacts
 from trailgate.trail.trails import TrailIndex
@@ -92,6 +94,7 @@ class Recorder:
         self._pending = _Batch()
         self._committing = False
         self._closed = False
+        self._loop_committer: Committer | None = None
 
     # --- the pipeline's entry point ------------------------------------------------------
 
@@ -99,8 +102,26 @@ class Recorder:
         """Queue `call`'s events, and commit the call's own `writes` with them; returns once
         both are committed (the writes always durably, whatever TRAILGATE_TRAIL_SYNC says)."""
         rows = self.rows_for(call) if self.enabled else []
-        if rows or call.writes:
-            self.append(rows, call.writes)
+        if not rows and not call.writes:
+            return
+        deferred = current_deferral() if self.db.wal_sync is not None else None
+        if deferred is not None:
+            # On the event loop: the committer thread commits, the response awaits durability.
+            durable = self.sync == "full" or bool(call.writes)
+            deferred.futures.append(self._committer().submit(rows, call.writes, durable=durable))
+            return
+        self.append(rows, call.writes)
+
+    def _committer(self) -> Committer:
+        committer = self._loop_committer
+        if committer is None:
+            with self._cond:
+                if self._closed:
+                    raise RuntimeError("the recorder is closed")
+                if self._loop_committer is None:
+                    self._loop_committer = Committer(self.db)
+                committer = self._loop_committer
+        return committer
 
     def rows_for(self, call: ApiCall) -> list[EventRow]:
         facts = self._facts(call)
@@ -151,6 +172,9 @@ class Recorder:
             self._closed = True
             while self._committing:
                 self._cond.wait()
+            committer = self._loop_committer
+        if committer is not None:
+            committer.close()
         self._appender.close()
 
     # --- facts the call does not carry -----------------------------------------------------

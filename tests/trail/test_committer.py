@@ -1,0 +1,83 @@
+"""The recorder's committer thread (trail.committer) on a real SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from trailgate.store.db import Database, sqlite_url
+from trailgate.store.migrations import migrate
+from trailgate.store.raw import RawWriter
+from trailgate.store.schema_trail import trail_events
+from trailgate.trail.committer import Committer
+from trailgate.trail.records import EventRow
+
+
+def _row() -> EventRow:
+    return EventRow(
+        event_id=str(uuid.uuid4()),
+        account_id="111111111111",
+        event_time=datetime.now(UTC),
+        region="us-east-1",
+        event_source="sts.amazonaws.com",
+        event_name="GetCallerIdentity",
+        read_only=True,
+        management=True,
+        username="alice",
+        access_key_id="AKIAEXAMPLE",
+        data_bucket=None,
+        data_key=None,
+        record='{"eventVersion":"1.08"}',
+    )
+
+
+def _failing_write(raw: RawWriter, cursor: Any) -> None:
+    cursor.execute("INSERT INTO no_such_table VALUES (1)")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Any:
+    database = Database(sqlite_url(tmp_path))
+    migrate(database)
+    yield database
+    database.dispose()
+
+
+def _count(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(trail_events)).scalar() or 0)
+
+
+def test_calls_queued_together_are_committed_and_made_durable(db: Database) -> None:
+    committer = Committer(db)
+
+    async def main() -> None:
+        futures = [committer.submit([_row(), _row()], [], durable=True) for _ in range(50)]
+        await asyncio.wait_for(asyncio.gather(*futures), 30)
+
+    asyncio.run(main())
+    committer.close()
+    assert _count(db) == 100
+    assert db.wal_sync is not None and db.wal_sync.point() >= 1  # at least one fsync ran
+
+
+def test_one_failing_call_fails_alone(db: Database) -> None:
+    committer = Committer(db)
+
+    async def main() -> list[object]:
+        futures = [committer.submit([_row()], [], durable=True) for _ in range(5)]
+        futures.append(committer.submit([_row()], [_failing_write], durable=True))
+        futures += [committer.submit([_row()], [], durable=True) for _ in range(5)]
+        return await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), 30)
+
+    outcomes = asyncio.run(main())
+    committer.close()
+    failed = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(failed) == 1 and outcomes[5] is failed[0]
+    assert _count(db) == 10  # the failing call's event was rolled back with its write
