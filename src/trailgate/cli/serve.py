@@ -111,10 +111,7 @@ def http_stack() -> tuple[Any, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import socket
-
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     config = build_config(args)
     prepare_store(config)
@@ -139,13 +136,6 @@ def run(args: argparse.Namespace) -> int:
         server = uvicorn.Server(uv_config)
         server.run()
         return 0 if server.started else 3
-    # Several workers share one listening socket bound here. Accepted sockets inherit
-    # TCP_NODELAY from it; without it every keep-alive response waits for a delayed ACK (~40 ms).
-    # libuv (uvloop) otherwise accepts every pending connection in whichever worker wakes
-    # first, so a burst of new keep-alive connections can land on one worker and leave the
-    # others idle; single-accept makes each worker yield after one accept.
-    os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
-    sock = uv_config.bind_socket()
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    Multiprocess(uv_config, sockets=[sock]).run()
-    return 0
+    from trailgate.cli.workers import listening_sockets, supervise
+
+    return supervise(uv_config, listening_sockets(config.host, config.port, config.workers))
