@@ -6,6 +6,7 @@ Everything AWS-specific happens in `pipeline.handle`; this module only speaks AS
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ import anyio.to_thread
 
 from trailgate.config import Config
 from trailgate.http import Headers, HttpRequest, HttpResponse
-from trailgate.store.db import deferring_durability
+from trailgate.store.db import DeferredDurability, deferring_durability
 
 log = logging.getLogger("trailgate.server")
 
@@ -56,13 +57,21 @@ class TrailgateApp:
         from trailgate import pipeline
 
         route = pipeline.route_request(self.runtime, request)
-        if not (self.runtime.serve_on_loop and pipeline.may_run_on_loop(route, request)):
-            return await anyio.to_thread.run_sync(pipeline.handle, self.runtime, request, route)
-        # On the loop: no thread hand-off, and no lock contention with other request threads
-        # for the GIL while holding the database's write lock. Commits do not wait for their
-        # fsync here; the response waits for it below, without holding up the loop.
-        with deferring_durability() as deferred:
-            response = pipeline.handle(self.runtime, request, route)
+        # Commits do not wait for their fsync where the request runs; the response waits for
+        # it here, without holding up the loop, and one fsync serves every commit before it.
+        deferred = DeferredDurability(asyncio.get_running_loop())
+        if self.runtime.serve_on_loop and pipeline.may_run_on_loop(route, request):
+            # On the loop: no thread hand-off, and no contention with request threads for the
+            # GIL while holding the database's write lock.
+            with deferring_durability(deferred):
+                response = pipeline.handle(self.runtime, request, route)
+        else:
+
+            def in_thread() -> HttpResponse:
+                with deferring_durability(deferred):
+                    return pipeline.handle(self.runtime, request, route)
+
+            response = await anyio.to_thread.run_sync(in_thread)
         if deferred.pending:
             try:
                 await deferred.wait()

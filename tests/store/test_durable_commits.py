@@ -110,11 +110,15 @@ def test_begin_syncs_and_the_loop_defers(tmp_path: Path, monkeypatch: pytest.Mon
     with db.begin() as conn:
         conn.execute(text("CREATE TABLE t (x INTEGER)"))
     assert len(started) == 1  # acknowledged only after the fsync
-    with deferring_durability() as deferred:
-        with db.begin() as conn:
-            conn.execute(text("INSERT INTO t VALUES (1)"))
-        assert len(started) == 1 and deferred.points  # noted, not yet synced
-    asyncio.run(deferred.wait())
+
+    async def serve_one() -> None:
+        with deferring_durability() as deferred:
+            with db.begin() as conn:
+                conn.execute(text("INSERT INTO t VALUES (1)"))
+            assert len(started) == 1 and deferred.pending  # noted, not yet synced
+        await deferred.wait()
+
+    asyncio.run(serve_one())
     assert len(started) == 2
     db.dispose()
 

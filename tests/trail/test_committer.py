@@ -58,7 +58,10 @@ def test_calls_queued_together_are_committed_and_made_durable(db: Database) -> N
     committer = Committer(db)
 
     async def main() -> None:
-        futures = [committer.submit([_row(), _row()], [], durable=True) for _ in range(50)]
+        futures = [
+            committer.submit([_row(), _row()], [], durable=True, loop=asyncio.get_running_loop())
+            for _ in range(50)
+        ]
         await asyncio.wait_for(asyncio.gather(*futures), 30)
 
     asyncio.run(main())
@@ -71,9 +74,19 @@ def test_one_failing_call_fails_alone(db: Database) -> None:
     committer = Committer(db)
 
     async def main() -> list[object]:
-        futures = [committer.submit([_row()], [], durable=True) for _ in range(5)]
-        futures.append(committer.submit([_row()], [_failing_write], durable=True))
-        futures += [committer.submit([_row()], [], durable=True) for _ in range(5)]
+        futures = [
+            committer.submit([_row()], [], durable=True, loop=asyncio.get_running_loop())
+            for _ in range(5)
+        ]
+        futures.append(
+            committer.submit(
+                [_row()], [_failing_write], durable=True, loop=asyncio.get_running_loop()
+            )
+        )
+        futures += [
+            committer.submit([_row()], [], durable=True, loop=asyncio.get_running_loop())
+            for _ in range(5)
+        ]
         return await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), 30)
 
     outcomes = asyncio.run(main())

@@ -27,7 +27,9 @@ class DeferredDurability:
     """What a request served on the event loop committed and must see durable before its
     response goes out (see `deferring_durability`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The loop that awaits `wait()`; the request itself may run in a worker thread.
+        self.loop = loop
         self.points: dict[WalSync, int] = {}
         # Writes handed to another thread (trail.committer): each ends once durable.
         self.futures: list[asyncio.Future[None]] = []
@@ -58,10 +60,14 @@ _deferred: ContextVar[DeferredDurability | None] = ContextVar(
 
 
 @contextmanager
-def deferring_durability() -> Iterator[DeferredDurability]:
-    """Within this block (the server runs a request on the event loop in it), commits do not
-    block on their fsync; the caller awaits `DeferredDurability.wait()` before acknowledging."""
-    deferred = DeferredDurability()
+def deferring_durability(
+    deferred: DeferredDurability | None = None,
+) -> Iterator[DeferredDurability]:
+    """Within this block (the server runs a request in it, on the event loop or in a worker
+    thread), commits do not block on their fsync; the server awaits `DeferredDurability.wait()`
+    on the loop before acknowledging. Without `deferred`, call on the loop's thread."""
+    if deferred is None:
+        deferred = DeferredDurability(asyncio.get_running_loop())
     token = _deferred.set(deferred)
     try:
         yield deferred

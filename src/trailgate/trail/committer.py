@@ -49,10 +49,15 @@ class Committer:
         self._thread: threading.Thread | None = None
 
     def submit(
-        self, rows: Sequence[EventRow], writes: Sequence[RawWrite], *, durable: bool
+        self,
+        rows: Sequence[EventRow],
+        writes: Sequence[RawWrite],
+        *,
+        durable: bool,
+        loop: asyncio.AbstractEventLoop,
     ) -> asyncio.Future[None]:
-        """Queue a call's rows; call on the event loop. The future ends when they are durable."""
-        loop = asyncio.get_running_loop()
+        """Queue a call's rows; the future (of `loop`, which awaits it) ends when they are
+        durable. Callable from the loop's thread or a worker thread of that loop."""
         future: asyncio.Future[None] = loop.create_future()
         with self._cond:
             if self._closed:

@@ -106,9 +106,13 @@ class Recorder:
             return
         deferred = current_deferral() if self.db.wal_sync is not None else None
         if deferred is not None:
-            # On the event loop: the committer thread commits, the response awaits durability.
+            # Served for the event loop: the committer thread commits, the response awaits
+            # durability there.
             durable = self.sync == "full" or bool(call.writes)
-            deferred.futures.append(self._committer().submit(rows, call.writes, durable=durable))
+            future = self._committer().submit(
+                rows, call.writes, durable=durable, loop=deferred.loop
+            )
+            deferred.futures.append(future)
             return
         self.append(rows, call.writes)
 
