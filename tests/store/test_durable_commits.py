@@ -151,3 +151,32 @@ def test_the_writer_lock_is_reentrant_in_a_thread(tmp_path: Path) -> None:
     lock = writer_lock_for(str(tmp_path / "x.sqlite3"))
     with lock.held(), lock.held():
         assert os.path.exists(lock.path)
+
+
+def test_blobs_are_unlinked_only_after_the_metadata_is_synced(tmp_path: Path) -> None:
+    from trailgate.store.blobs import BlobStore
+
+    seen: list[bool] = []
+    store: BlobStore
+
+    def before_unlink() -> None:
+        seen.append(store.path(name).exists())  # still there when the sync runs
+
+    store = BlobStore(tmp_path, before_unlink=before_unlink)
+    name = store.put(b"old body")
+    store.delete([name])
+    assert store.flush_deletes()
+    assert seen == [True] and not store.path(name).exists()
+
+
+def test_blobs_stay_when_the_sync_fails(tmp_path: Path) -> None:
+    from trailgate.store.blobs import BlobStore
+
+    def failing() -> None:
+        raise OSError(5, "Input/output error")
+
+    store = BlobStore(tmp_path, before_unlink=failing)
+    name = store.put(b"body")
+    store.delete([name])
+    assert store.flush_deletes()
+    assert store.path(name).exists()

@@ -14,6 +14,7 @@ removes what a live process may still commit.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import threading
@@ -21,6 +22,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+log = logging.getLogger("trailgate.store.blobs")
 
 BLOBS_DIR = "blobs"
 TMP_DIR = "tmp"
@@ -141,8 +144,12 @@ class BlobWriter:
 
 
 class BlobStore:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, before_unlink: Callable[[], None] | None = None) -> None:
         self.root = Path(data_dir) / BLOBS_DIR
+        # Called before doomed blobs are unlinked: makes the metadata commits that stopped
+        # referencing them durable first (commits may be acknowledged after a deferred fsync,
+        # store.walsync), or a crash could bring back a row whose blob is gone.
+        self._before_unlink = before_unlink
         self._root_text = str(self.root)
         self.directories = _DirectorySync()
         self._doomed: list[str] = []
@@ -209,11 +216,19 @@ class BlobStore:
                         self._reaper = None
                         return
                 batch, self._doomed = self._doomed, []
+            count = len(batch)
+            if self._before_unlink is not None:
+                try:
+                    self._before_unlink()
+                except Exception:
+                    # Not durable: keep the blobs (the sweep at start removes true orphans).
+                    log.exception("syncing the metadata before unlinking blobs failed")
+                    batch = []
             for name in batch:
                 with contextlib.suppress(FileNotFoundError):
                     self.path(name).unlink()
             with self._doomed_lock:
-                self._pending -= len(batch)
+                self._pending -= count
                 self._doomed_lock.notify_all()
 
     def flush_deletes(self, timeout: float = 10.0) -> bool:

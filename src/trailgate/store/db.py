@@ -161,6 +161,12 @@ class Database:
         else:
             self.wal_sync.sync(point)
 
+    def sync_now(self) -> None:
+        """Make every commit so far durable before returning, even inside a deferring block:
+        for work that must follow durability (unlinking blobs no row references any more)."""
+        if self.wal_sync is not None:
+            self.wal_sync.sync(self.wal_sync.point())
+
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Held around every write transaction: SQLite's writer lock (store.writelock), taken

@@ -518,7 +518,7 @@ def _open_store(runtime: Runtime) -> tuple[BlobStore, int | None]:
         store = _stores.get(key)
         if store is not None:
             return store, None
-        store = BlobStore(runtime.config.data_dir)
+        store = BlobStore(runtime.config.data_dir, before_unlink=runtime.db.sync_now)
         removed = _sweep(runtime, store)
         _stores[key] = store
         return store, removed
