@@ -263,34 +263,26 @@ def cached_bucket(runtime: Runtime, name: str) -> Bucket | None:
     return bucket
 
 
-_write_locks: dict[str, threading.Lock] = {}
 
 
 @contextmanager
-def write(runtime: Runtime) -> Iterator[Connection]:
-    """A write transaction. On SQLite, this process's writers queue on a lock first: SQLite's
-    own busy handler makes a blocked BEGIN IMMEDIATE sleep in growing steps (up to 100 ms), which
-    under concurrent uploads costs far more than the commits themselves."""
-    db = runtime.db
-    if not db.is_sqlite:
-        with db.begin() as conn:
-            yield conn
-        return
-    lock = _write_locks.get(db.url)
-    if lock is None:
-        lock = _write_locks.setdefault(db.url, threading.Lock())
-    with lock, db.begin() as conn:
+def write(runtime: Runtime, *, durable: bool = True) -> Iterator[Connection]:
+    """A write transaction (`Database.begin`: writers of every thread and worker queue on the
+    store's writer lock, and the commit is durable before the call is acknowledged)."""
+    with runtime.db.begin(durable=durable) as conn:
         yield conn
 
 
 class _Job:
-    __slots__ = ("done", "error", "result", "work")
+    __slots__ = ("done", "error", "point", "result", "work")
 
     def __init__(self, work: Callable[[Connection], Any]) -> None:
         self.work = work
         self.done = False
         self.result: Any = None
         self.error: BaseException | None = None
+        # The shared commit's point (Database.commit_point); each caller makes it durable.
+        self.point: int | None = None
 
 
 class _GroupCommit:
@@ -328,11 +320,13 @@ class _GroupCommit:
                     self._cond.notify_all()
         if job.error is not None:
             raise job.error
+        # Leader and followers alike wait for (or, served for the loop, defer) the fsync.
+        self._runtime.db.make_durable(job.point)
         return job.result
 
     def _commit(self, batch: list[_Job]) -> None:
         try:
-            with write(self._runtime) as conn:
+            with write(self._runtime, durable=False) as conn:
                 for job in batch:
                     savepoint = conn.begin_nested()
                     try:
@@ -346,7 +340,9 @@ class _GroupCommit:
             for job in batch:
                 if job.error is None:
                     job.error = exc
+        point = self._runtime.db.commit_point()
         for job in batch:
+            job.point = point
             job.done = True
 
 
