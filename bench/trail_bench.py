@@ -17,6 +17,7 @@ No timed assertions; prints the figures.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import os
 import statistics
@@ -40,6 +41,7 @@ from trailgate.runtime import Runtime
 from trailgate.services import registry
 from trailgate.services.registry import CallContext
 from trailgate.services.s3.internal import call_as
+from trailgate.store.db import deferring_durability
 from trailgate.testing.server import (
     ServerProcess,
     create_database,
@@ -135,6 +137,30 @@ def bench_in_process(events: int, threads: int, database_url: str | None) -> Non
         print(f"(a) recorded:  {recorded / elapsed:10,.0f} events/s  ({recorded} events, "
               f"{threads} threads, {batches} commits, {recorded / max(1, batches):.1f} "
               f"events/commit; building a record {build_us:.0f} us)")
+
+        # (a2) The server's own path: calls served on the event loop hand their rows to the
+        # committer thread and await durability without blocking the loop.
+        loop_calls = [_call(principal, events + i) for i in range(events)]
+        concurrency = threads
+        per_task = events // concurrency
+
+        async def serve(chunk: list[ApiCall]) -> None:
+            for call in chunk:
+                with deferring_durability() as deferred:
+                    recorder.record(call)
+                await deferred.wait()
+
+        async def run_all() -> None:
+            await asyncio.gather(*(
+                serve(loop_calls[i * per_task:(i + 1) * per_task]) for i in range(concurrency)
+            ))
+
+        started = time.perf_counter()
+        asyncio.run(run_all())
+        elapsed = time.perf_counter() - started
+        recorded = per_task * concurrency
+        print(f"(a2) recorded on the event loop: {recorded / elapsed:10,.0f} events/s  "
+              f"({recorded} events, {concurrency} concurrent calls, each awaiting its fsync)")
 
         worker = DeliveryWorker(rt)
         assert worker.take_lease()
