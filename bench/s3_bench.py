@@ -246,6 +246,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--wrk-connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="trailgate serve --workers N (worker processes sharing one store)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="s3-bench-"))
@@ -256,7 +258,9 @@ def main() -> int:
     try:
         print("== boto3 clients, "
               f"{args.threads} threads, {args.seconds:.0f} s per operation", flush=True)
-        trailgate = start_server(data_dir=workdir / "trailgate")
+        extra = ["--workers", str(args.workers)] if args.workers > 1 else None
+        trailgate = start_server(data_dir=workdir / "trailgate", extra_args=extra)
+        print(f"  trailgate: {args.workers} worker process(es)")
         root = trailgate.root
         tg_client = lambda: client(trailgate.endpoint, root["RootAccessKeyId"],  # noqa: E731
                                    root["RootSecretAccessKey"])

@@ -20,7 +20,11 @@ def test_trail_bench_prints_its_figures() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert re.search(r"\(a\) recorded: +[\d,]+ events/s +\(2000 events, 8 threads", out), out
-    assert re.search(r"\(b\) delivered: +[\d,]+ events/s +\(2000 events in \d+ files", out), out
+    assert re.search(
+        r"\(a2\) recorded on the event loop: +[\d,]+ events/s +\(2000 events, 8 concurrent", out
+    ), out
+    # Both runs' events are delivered: (a)'s and (a2)'s.
+    assert re.search(r"\(b\) delivered: +[\d,]+ events/s +\(4000 events in \d+ files", out), out
     for connections in (1, 8, 32):
         assert re.search(
             rf"\(c\) GetCallerIdentity, {connections} connection\(s\): baseline [\d,]+ req/s .* "
