@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 
 class Headers:
@@ -75,8 +75,6 @@ class HttpRequest:
 
     @property
     def path(self) -> str:
-        from urllib.parse import unquote
-
         cached = self._path_cache
         if cached is None or cached[0] is not self.raw_path:
             cached = self._path_cache = (self.raw_path, unquote(self.raw_path))

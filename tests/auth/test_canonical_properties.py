@@ -12,7 +12,16 @@ from trailgate.auth import authenticate
 from trailgate.auth.canonical import canonical_query_string
 
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30)
-PARAMS = st.lists(st.tuples(TEXT, st.text(st.characters(exclude_categories=("Cs",)))), max_size=6)
+# Query-string auth parameters are left out: next to an Authorization header they make the
+# request use two auth mechanisms, which S3 refuses (tested in test_presigned.py).
+_AUTH_PARAMS = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "AWSAccessKeyId"}
+PARAMS = st.lists(
+    st.tuples(
+        TEXT.filter(lambda name: name not in _AUTH_PARAMS),
+        st.text(st.characters(exclude_categories=("Cs",))),
+    ),
+    max_size=6,
+)
 
 
 def _s3_url(key: str, params: list[tuple[str, str]]) -> str:

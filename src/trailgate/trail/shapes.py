@@ -50,9 +50,13 @@ def aws_time(moment: datetime) -> str:
     hour = moment.hour % 12 or 12
     half = "AM" if moment.hour < 12 else "PM"
     return (
-        f"{moment:%b} {moment.day}, {moment.year}, "
+        f"{_MONTHS[moment.month - 1]} {moment.day}, {moment.year}, "
         f"{hour}:{moment.minute:02d}:{moment.second:02d} {half}"
     )
+
+
+# English abbreviations whatever the process locale (strftime's %b follows LC_TIME).
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _sensitive(member: Shape) -> bool:
