@@ -4,8 +4,13 @@ is set, and a running `trailgate serve` on a free loopback port."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import random
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +22,8 @@ PG_BASE_URL = os.environ.get("TRAILGATE_TEST_DATABASE_URL")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Tests that touch the store run twice in CI: on SQLite, then on PostgreSQL (-m postgres).
     for item in items:
-        if {"database_url", "server", "server_factory"} & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if {"database_url", "server", "server_factory", "crash_server"} & fixtures:
             item.add_marker(pytest.mark.postgres)
 
 
@@ -62,3 +68,44 @@ def server_factory(tmp_path: Path) -> Iterator[object]:
 @pytest.fixture
 def server(server_factory: object) -> ServerProcess:
     return server_factory(extra_args=["--test-clock"])  # type: ignore[operator]
+
+
+@pytest.fixture
+def crash_server() -> Iterator[Callable[..., ServerProcess]]:
+    """Starts servers that a test may SIGKILL and restart (state kept in between), all on one
+    store (a fresh PostgreSQL database when configured); stops them and removes the store."""
+    database_url = create_database(PG_BASE_URL) if PG_BASE_URL else None
+    servers: list[ServerProcess] = []
+
+    def start(**kwargs: Any) -> ServerProcess:
+        server = start_server(database_url=database_url, **kwargs)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop(keep_state=True)
+    if servers:
+        shutil.rmtree(servers[0].data_dir, ignore_errors=True)
+    if database_url:
+        drop_database(database_url)
+
+
+def kill_under_load(
+    server: ServerProcess,
+    worker: Callable[[int, threading.Event], None],
+    *,
+    threads: int,
+    delay: tuple[float, float],
+) -> None:
+    """Run `worker(index, stop)` in `threads` threads, SIGKILL the server after a random delay
+    in `delay` seconds, then set `stop` and wait for the threads."""
+    stop = threading.Event()
+    running = [threading.Thread(target=worker, args=(i, stop)) for i in range(threads)]
+    for thread in running:
+        thread.start()
+    time.sleep(random.uniform(*delay))
+    server.kill()
+    stop.set()
+    for thread in running:
+        thread.join(timeout=30)

@@ -6,19 +6,17 @@ recorder's committer thread, before the response goes out)."""
 from __future__ import annotations
 
 import json
-import random
-import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
-from tests.conftest import PG_BASE_URL
+from tests.conftest import kill_under_load
 
-from trailgate.testing.server import ServerProcess, create_database, drop_database, start_server
+from trailgate.testing.server import ServerProcess
 
 pytestmark = pytest.mark.postgres
 
@@ -33,26 +31,6 @@ def _client(server: ServerProcess, service: str, key: tuple[str, ...]) -> Any:
         aws_session_token=key[2] if len(key) > 2 else None,
         config=BotoConfig(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=10),
     )
-
-
-@pytest.fixture
-def start() -> Iterator[Callable[[], ServerProcess]]:
-    """Starts the test's server (on PostgreSQL when configured); stops and removes it after."""
-    database_url = create_database(PG_BASE_URL) if PG_BASE_URL else None
-    started: list[ServerProcess] = []
-
-    def start_one() -> ServerProcess:
-        server = start_server(database_url=database_url)
-        started.append(server)
-        return server
-
-    yield start_one
-    for server in started:
-        server.stop(keep_state=True)
-    if started:
-        shutil.rmtree(started[0].data_dir, ignore_errors=True)
-    if database_url:
-        drop_database(database_url)
 
 
 def _world(server: ServerProcess) -> tuple[tuple[str, str], str]:
@@ -71,16 +49,15 @@ def _world(server: ServerProcess) -> tuple[tuple[str, str], str]:
 
 
 def test_acknowledged_sessions_and_events_survive_a_kill(
-    start: Callable[[], ServerProcess],
+    crash_server: Callable[..., ServerProcess],
 ) -> None:
-    server = start()
+    server = crash_server()
     key, role_arn = _world(server)
     time.sleep(1.0)  # IAM changes reach the auth caches
     acknowledged: list[tuple[str, tuple[str, str, str]]] = []
     lock = threading.Lock()
-    stop = threading.Event()
 
-    def caller(index: int) -> None:
+    def caller(index: int, stop: threading.Event) -> None:
         sts = _client(server, "sts", key)
         for n in range(10_000):
             if stop.is_set():
@@ -96,14 +73,7 @@ def test_acknowledged_sessions_and_events_survive_a_kill(
                     (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
                 ))
 
-    threads = [threading.Thread(target=caller, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    time.sleep(random.uniform(0.5, 1.0))
-    server.kill()
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=30)
+    kill_under_load(server, caller, threads=4, delay=(0.5, 1.0))
     assert acknowledged, "no AssumeRole was answered before the kill"
     print("AssumeRole calls answered before the kill:", len(acknowledged))
 

@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-import random
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from tests.s3.conftest import PG_BASE_URL, make_client
+from tests.conftest import kill_under_load
+from tests.s3.conftest import make_client
 
 from trailgate.config import Config
 from trailgate.runtime import Runtime
 from trailgate.services.s3.records import referenced_blobs
 from trailgate.store.blobs import TMP_DIR, BlobStore
-from trailgate.testing.server import ServerProcess, create_database, drop_database, start_server
+from trailgate.testing.server import ServerProcess
 
 MIB = 1024 * 1024
 GENERATIONS = 20
@@ -39,27 +37,6 @@ def blob_files(data_dir: Path) -> tuple[list[str], list[str]]:
     return temps, blobs
 
 
-@pytest.fixture
-def crash_server() -> Any:
-    database_url = create_database(PG_BASE_URL) if PG_BASE_URL else None
-    servers: list[ServerProcess] = []
-
-    def start(**kwargs: Any) -> ServerProcess:
-        server = start_server(database_url=database_url, **kwargs)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop(keep_state=True)
-    if servers:
-        import shutil
-
-        shutil.rmtree(servers[0].data_dir, ignore_errors=True)
-    if database_url:
-        drop_database(database_url)
-
-
 @pytest.mark.postgres
 def test_kill_during_uploads_leaves_old_or_new(crash_server: Callable[..., ServerProcess]) -> None:
     server = crash_server()
@@ -69,13 +46,13 @@ def test_kill_during_uploads_leaves_old_or_new(crash_server: Callable[..., Serve
     for key, size in sizes.items():
         client.put_object(Bucket="crash", Key=key, Body=body_for(key, "old", size))
 
-    stop = threading.Event()
+    keys = list(sizes)
 
-    def writer(keys: list[str]) -> None:
+    def writer(index: int, stop: threading.Event) -> None:
         own = make_client(server, server.root["RootAccessKeyId"],
                           server.root["RootSecretAccessKey"])
         for generation in range(GENERATIONS):
-            for key in keys:
+            for key in keys[index::4]:
                 if stop.is_set():
                     return
                 try:
@@ -84,15 +61,7 @@ def test_kill_during_uploads_leaves_old_or_new(crash_server: Callable[..., Serve
                 except Exception:  # the server is being killed under us
                     return
 
-    keys = list(sizes)
-    threads = [threading.Thread(target=writer, args=(keys[i::4],)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    time.sleep(random.uniform(0.1, 0.5))
-    server.kill()
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=30)
+    kill_under_load(server, writer, threads=4, delay=(0.1, 0.5))
 
     debris = blob_files(server.data_dir)
     print("debris at kill:", len(debris[0]), "temps,", len(debris[1]), "blobs")
