@@ -8,13 +8,15 @@ one worker, leaving the other cores idle. With a socket per worker the kernel sp
 connections over the workers by their address hash.
 
 The supervisor restarts a worker that dies (with the same socket), stops when a worker fails to
-start (exit code 3, as uvicorn's), and on SIGTERM/SIGINT stops every worker and waits for them.
+start (exit code 3, as uvicorn's), and on SIGTERM/SIGINT stops every worker and waits for them;
+workers also stop when the supervisor dies without that (SIGKILL).
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -43,11 +45,26 @@ def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
-def _worker(uv_config: Any, sock: socket.socket) -> None:
+def _die_with(parent: int) -> None:
+    """Have the kernel send SIGTERM to this worker when the supervisor dies, even by SIGKILL
+    (Linux's PR_SET_PDEATHSIG), so no orphaned worker keeps serving the port."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the supervisor's own stop is all there is
+        return
+    if os.getppid() != parent:  # the supervisor died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker(uv_config: Any, sock: socket.socket, parent: int) -> None:
     import sys
 
     import uvicorn
 
+    _die_with(parent)
     server = uvicorn.Server(uv_config)
     server.run(sockets=[sock])
     if not server.started:
@@ -59,7 +76,9 @@ def supervise(uv_config: Any, sockets: list[socket.socket]) -> int:
     stop = threading.Event()
 
     def start(sock: socket.socket) -> Any:
-        process = context.Process(target=_worker, args=(uv_config, sock), daemon=False)
+        process = context.Process(
+            target=_worker, args=(uv_config, sock, os.getpid()), daemon=False
+        )
         process.start()
         return process
 
