@@ -80,8 +80,6 @@ class Runtime:
     recorder: Any = None
     # The CloudTrail delivery worker (trail.delivery); started by Runtime.open, stopped by close.
     delivery: Any = None
-    # Group commit of new STS sessions (services.sts.writer); made on first use.
-    session_writer: Any = None
     # Whether the server may serve short requests on its event loop (server.py): SQLite only,
     # whose statements take microseconds; PostgreSQL's network round trips would stall the loop.
     serve_on_loop: bool = False
@@ -115,8 +113,6 @@ class Runtime:
         # before the database goes away.
         if self.delivery is not None:
             self.delivery.stop()
-        if self.session_writer is not None:
-            self.session_writer.close()
         if self.recorder is not None:
             self.recorder.close()
         self.db.dispose()

@@ -64,9 +64,7 @@ class WalSync:
             self._ask(point + 1)
         await future
 
-    def when_durable(
-        self, point: int, waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]
-    ) -> None:
+    def when_durable(self, point: int, waiters: list[Waiter]) -> None:
         """Resolve each future (on its loop) once the commit taken at `point` is durable; from
         any thread."""
         with self._cond:
@@ -119,27 +117,42 @@ class WalSync:
             _resolve(ready, self._broken)
 
 
+Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]
+
+
 def _resolve(
     ready: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]],
-    error: BaseException | None,
+    broken: BaseException | None,
 ) -> None:
-    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-    for _point, loop, future in ready:
-        by_loop.setdefault(loop, []).append(future)
-    for loop, futures in by_loop.items():
-        # One wake-up of each loop for all of its waiters; a closed loop has nobody waiting.
+    def error() -> BaseException | None:
+        return None if broken is None else OSError("fsync of the SQLite WAL failed")
+
+    settle([(loop, future, error()) for _point, loop, future in ready])
+
+
+def settle(
+    outcomes: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None], BaseException | None]],
+) -> None:
+    """End each future with its error (or None: success), from any thread: one wake-up of each
+    loop for all of its futures; a closed loop has nobody waiting."""
+    by_loop: dict[
+        asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]
+    ] = {}
+    for loop, future, error in outcomes:
+        by_loop.setdefault(loop, []).append((future, error))
+    for loop, items in by_loop.items():
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_settle, futures, error)
+            loop.call_soon_threadsafe(_settle, items)
 
 
-def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    for future in futures:
+def _settle(items: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+    for future, error in items:
         if future.done():
             continue
         if error is None:
             future.set_result(None)
         else:
-            future.set_exception(OSError("fsync of the SQLite WAL failed"))
+            future.set_exception(error)
 
 
 _syncers: dict[str, WalSync] = {}

@@ -15,7 +15,6 @@ it; a call whose commit fails gets the exception and is answered as an internal 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 
 from trailgate.store.db import Database
 from trailgate.store.raw import RawWrite
+from trailgate.store.walsync import settle
 from trailgate.trail.queue import Appender
 from trailgate.trail.records import EventRow
 
@@ -119,15 +119,4 @@ class Committer:
 
 
 def _settle(outcomes: list[tuple[_Item, BaseException | None]]) -> None:
-    for item, error in outcomes:
-        with contextlib.suppress(RuntimeError):  # a closed loop has nobody waiting
-            item.loop.call_soon_threadsafe(_set, item.future, error)
-
-
-def _set(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
+    settle([(item.loop, item.future, error) for item, error in outcomes])
