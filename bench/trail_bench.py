@@ -21,6 +21,7 @@ import asyncio
 import http.client
 import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -50,6 +51,9 @@ from trailgate.testing.server import (
 )
 from trailgate.trail.delivery import DeliveryWorker
 from trailgate.trail.recorder import RECORDING_ENV
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import process_cpu_seconds
 
 
 def _call(principal: Principal, i: int) -> ApiCall:
@@ -200,8 +204,11 @@ def _signed_request(server: ServerProcess) -> tuple[str, str, dict[str, str], by
     return parts.netloc, "/", headers, body
 
 
-def _round(server: ServerProcess, connections: int, seconds: float) -> tuple[float, float]:
-    """(requests/s, mean latency ms) of `connections` keep-alive clients for `seconds`."""
+def _round(
+    server: ServerProcess, connections: int, seconds: float
+) -> tuple[float, float, float]:
+    """(requests/s, mean latency ms, server CPU us per request) of `connections` keep-alive
+    clients for `seconds`."""
     host, path, headers, body = _signed_request(server)
     latencies: list[list[float]] = [[] for _ in range(connections)]
     stop = time.perf_counter() + seconds
@@ -219,14 +226,16 @@ def _round(server: ServerProcess, connections: int, seconds: float) -> tuple[flo
         conn.close()
 
     threads = [threading.Thread(target=client, args=(slot,)) for slot in latencies]
+    cpu_before = process_cpu_seconds(server.process.pid)
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    cpu = process_cpu_seconds(server.process.pid) - cpu_before
     every = [x for slot in latencies for x in slot]
-    return len(every) / elapsed, statistics.fmean(every) * 1000
+    return len(every) / elapsed, statistics.fmean(every) * 1000, cpu / len(every) * 1e6
 
 
 def bench_http(seconds: float, rounds: int, database_url: str | None) -> None:
@@ -241,21 +250,27 @@ def bench_http(seconds: float, rounds: int, database_url: str | None) -> None:
         servers[label] = start_server(**kwargs)
     try:
         for connections in (1, 8, 32):
-            figures: dict[str, list[tuple[float, float]]] = {"recording": [], "baseline": []}
+            figures: dict[str, list[tuple[float, float, float]]] = {
+                "recording": [], "baseline": []
+            }
             for server in servers.values():
                 _round(server, connections, 0.5)  # warm-up
             for _ in range(rounds):
                 for label in ("baseline", "recording"):
                     figures[label].append(_round(servers[label], connections, seconds))
-            rate = {k: statistics.median(r for r, _ in v) for k, v in figures.items()}
-            latency = {k: statistics.median(lat for _, lat in v) for k, v in figures.items()}
+            rate = {k: statistics.median(f[0] for f in v) for k, v in figures.items()}
+            latency = {k: statistics.median(f[1] for f in v) for k, v in figures.items()}
+            cpu = {k: statistics.median(f[2] for f in v) for k, v in figures.items()}
             added = (latency["recording"] - latency["baseline"]) / latency["baseline"] * 100
             drop = (rate["baseline"] - rate["recording"]) / rate["baseline"] * 100
+            cpu_added = (cpu["recording"] - cpu["baseline"]) / cpu["baseline"] * 100
             print(
                 f"(c) GetCallerIdentity, {connections} connection(s): baseline "
-                f"{rate['baseline']:,.0f} req/s {latency['baseline']:.2f} ms; recording "
-                f"{rate['recording']:,.0f} req/s {latency['recording']:.2f} ms -> recording "
-                f"adds {added:+.1f}% latency, {drop:+.1f}% fewer requests/s"
+                f"{rate['baseline']:,.0f} req/s {latency['baseline']:.2f} ms "
+                f"{cpu['baseline']:.0f} us CPU; recording {rate['recording']:,.0f} req/s "
+                f"{latency['recording']:.2f} ms {cpu['recording']:.0f} us CPU -> recording "
+                f"adds {added:+.1f}% latency, {drop:+.1f}% fewer requests/s, "
+                f"{cpu_added:+.1f}% server CPU per call"
             )
     finally:
         for server in servers.values():

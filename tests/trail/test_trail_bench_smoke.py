@@ -28,6 +28,7 @@ def test_trail_bench_prints_its_figures() -> None:
     for connections in (1, 8, 32):
         assert re.search(
             rf"\(c\) GetCallerIdentity, {connections} connection\(s\): baseline [\d,]+ req/s .* "
-            r"recording adds [+-]\d+\.\d% latency",
+            r"recording adds [+-]\d+\.\d% latency, [+-]\d+\.\d% fewer requests/s, "
+            r"[+-]\d+\.\d% server CPU per call",
             out,
         ), out

@@ -325,6 +325,9 @@ class _GroupCommit:
         return job.result
 
     def _commit(self, batch: list[_Job]) -> None:
+        if len(batch) == 1:
+            self._commit_alone(batch[0])
+            return
         try:
             with write(self._runtime, durable=False) as conn:
                 for job in batch:
@@ -344,6 +347,16 @@ class _GroupCommit:
         for job in batch:
             job.point = point
             job.done = True
+
+    def _commit_alone(self, job: _Job) -> None:
+        """A batch of one needs no savepoint: its transaction is rolled back if it raises."""
+        try:
+            with write(self._runtime, durable=False) as conn:
+                job.result = job.work(conn)
+        except BaseException as exc:
+            job.error = exc
+        job.point = self._runtime.db.commit_point()
+        job.done = True
 
 
 _group_commits: dict[int, _GroupCommit] = {}
