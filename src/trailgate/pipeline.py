@@ -23,6 +23,7 @@ from trailgate.runtime import Runtime
 from trailgate.services import ids, registry
 from trailgate.services.credentials import resolver_for
 from trailgate.services.registry import CallContext
+from trailgate.services.s3.bodies import ROW_BODY_LIMIT
 
 log = logging.getLogger("trailgate.pipeline")
 
@@ -96,12 +97,15 @@ def route_request(runtime: Runtime, request: HttpRequest) -> Route | AwsError:
 def may_run_on_loop(route: Route | AwsError, request: HttpRequest) -> bool:
     """Whether serving the request is short, non-blocking work the event loop may do itself:
     everything but streamed bodies, S3 writes (blob files fsynced on disk) and operations that
-    declare slow CPU work (`blocking`, password hashing)."""
+    declare slow CPU work (`blocking`, password hashing). A PutObject whose body is kept in its
+    object row (at most ROW_BODY_LIMIT bytes) writes no file, so it is short too."""
     if request.stream is not None:
         return False
     if isinstance(route, AwsError):
         return True
     if route.service == "s3":
+        if route.operation == "PutObject":
+            return request.body is not None and len(request.body) <= ROW_BODY_LIMIT
         return request.method in ("GET", "HEAD")
     spec = registry.lookup(route.service, route.operation)
     return spec is None or not spec.blocking

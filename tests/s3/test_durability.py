@@ -1,6 +1,7 @@
 """Crash safety: SIGKILL the server while clients overwrite keys, restart it, and check that every
 key holds exactly its old or its new full body, and that no temporary file or unreferenced blob
-is left behind. Also the blob store's own sweep rules, on a directory."""
+is left behind; for bodies in blob files and for small bodies kept in their object rows. Also
+the blob store's own sweep rules, on a directory."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.s3.conftest import make_client
 
 from trailgate.config import Config
 from trailgate.runtime import Runtime
+from trailgate.services.s3.bodies import ROW_BODY_LIMIT
 from trailgate.services.s3.records import referenced_blobs
 from trailgate.store.blobs import TMP_DIR, BlobStore
 from trailgate.testing.server import ServerProcess
@@ -37,12 +39,23 @@ def blob_files(data_dir: Path) -> tuple[list[str], list[str]]:
     return temps, blobs
 
 
+# Bodies of 1-4 MiB go to blob files; bodies up to ROW_BODY_LIMIT are kept in the object's row.
+SIZES = {
+    "blob files": {f"key-{i}": (i % 4 + 1) * MIB + i for i in range(12)},
+    "rows": {f"key-{i}": (i % 4) * 16 * 1024 + i for i in range(12)},
+}
+
+
 @pytest.mark.postgres
-def test_kill_during_uploads_leaves_old_or_new(crash_server: Callable[..., ServerProcess]) -> None:
+@pytest.mark.parametrize("storage", list(SIZES))
+def test_kill_during_uploads_leaves_old_or_new(
+    crash_server: Callable[..., ServerProcess], storage: str
+) -> None:
     server = crash_server()
     client = make_client(server, server.root["RootAccessKeyId"], server.root["RootSecretAccessKey"])
     client.create_bucket(Bucket="crash")
-    sizes = {f"key-{i}": (i % 4 + 1) * MIB + i for i in range(12)}
+    sizes = SIZES[storage]
+    assert all(size <= ROW_BODY_LIMIT for size in sizes.values()) == (storage == "rows")
     for key, size in sizes.items():
         client.put_object(Bucket="crash", Key=key, Body=body_for(key, "old", size))
 
@@ -86,7 +99,7 @@ def test_kill_during_uploads_leaves_old_or_new(crash_server: Callable[..., Serve
         assert referenced_blobs(runtime, blobs) == set(blobs)
     finally:
         runtime.close()
-    assert len(blobs) == len(sizes)
+    assert len(blobs) == (len(sizes) if storage == "blob files" else 0)
 
 
 def test_sweep_keeps_live_writers_and_referenced_blobs(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from trailgate.errors import AwsError
 from trailgate.services import accounts
@@ -23,6 +23,25 @@ def test_migrate_creates_schema_once_and_is_idempotent(database_url: str) -> Non
     assert migrate(db) == LATEST
     with db.read() as conn:
         assert current_version(conn) == LATEST
+    db.dispose()
+
+
+def test_version_6_adds_row_bodies_to_an_older_store(database_url: str) -> None:
+    db = Database(database_url)
+    migrate(db)
+    with db.begin() as conn:  # the store as version 5 left it: no body column
+        for table in ("s3_objects", "s3_object_versions"):
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN body")
+        conn.execute(
+            schema.settings.update()
+            .where(schema.settings.c.key == "schema_version")
+            .values(value="5")
+        )
+    assert migrate(db) == LATEST == 6
+    with db.read() as conn:
+        for table in ("s3_objects", "s3_object_versions"):
+            columns = {c["name"] for c in inspect(conn).get_columns(table)}
+            assert "body" in columns
     db.dispose()
 
 

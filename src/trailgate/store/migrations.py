@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, LargeBinary, inspect, select
 
 from trailgate.store import (  # noqa: F401 - register tables
     schema,
@@ -31,6 +31,16 @@ def _create_tables_since(version: int) -> Step:
     return step
 
 
+def _add_inline_bodies(conn: Connection) -> None:
+    """Version 6: object rows may hold a small body (`body`). Tables created at version 3 by
+    this trailgate already have the column."""
+    blob_type = LargeBinary().compile(dialect=conn.dialect)
+    for table in ("s3_objects", "s3_object_versions"):
+        columns = {c["name"] for c in inspect(conn).get_columns(table)}
+        if "body" not in columns:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN body {blob_type}")
+
+
 # Index i holds the step that takes the schema from version i to i + 1.
 STEPS: list[Step] = [
     _create_tables_since(1),
@@ -38,6 +48,7 @@ STEPS: list[Step] = [
     _create_tables_since(3),
     _create_tables_since(4),
     _create_tables_since(5),
+    _add_inline_bodies,
 ]
 
 LATEST = len(STEPS)

@@ -1,11 +1,13 @@
-"""Tables of S3: buckets and their configuration, objects (metadata only; bodies are in the blob
-store), multipart uploads and parts.
+"""Tables of S3: buckets and their configuration, objects, multipart uploads and parts.
 
 Objects live in two tables. `s3_objects` holds the current version of each key when it is an
 object (not a delete marker), keyed by (bucket, key), so ListObjects is one ordered range seek.
 `s3_object_versions` holds everything else that versioning keeps: noncurrent versions and delete
 markers. A multipart object's body is the list of its parts (`s3_parts` rows of its upload id),
 so completing an upload moves no data.
+
+Bodies are in the blob store, except small ones written by PutObject, which are kept in their
+object row (`body`, see services/s3/bodies.py): one transaction stores the whole object.
 
 Keys compare as bytes on both databases (S3 lists in UTF-8 binary order): SQLite's default
 BINARY collation does that, PostgreSQL needs the "C" collation on the key columns.
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -69,7 +72,7 @@ def _object_columns(*, versions: bool) -> list[Column]:  # type: ignore[type-arg
         Column("headers", Text, nullable=True),
         # JSON: user metadata (x-amz-meta-*), names lower-cased.
         Column("user_metadata", Text, nullable=True),
-        # One blob for the whole body, or (multipart) the parts of `upload_id`.
+        # One blob for the whole body, or (multipart) the parts of `upload_id`, or `body`.
         Column("blob", String(80), nullable=True),
         Column("upload_id", String(128), nullable=True),
         Column("parts_count", Integer, nullable=True),
@@ -79,6 +82,8 @@ def _object_columns(*, versions: bool) -> list[Column]:  # type: ignore[type-arg
         Column("acl", Text, nullable=True),
         Column("owner_account", String(12), nullable=False),
         Column("storage_class", String(32), nullable=False, default="STANDARD"),
+        # A small body kept in the row itself (schema version 6 and later).
+        Column("body", LargeBinary, nullable=True),
     ]
 
 

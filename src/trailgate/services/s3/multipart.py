@@ -150,6 +150,7 @@ def upload_part(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         content_md5=params.get("ContentMD5"),
         checksum_algorithm=params.get("ChecksumAlgorithm"),
     )
+    assert received.blob is not None  # parts are never kept in a row
     _store_part(ctx, params, received.blob, received.size, received.md5_hex,
                 received.checksum_value)
     output: dict[str, Any] = {"ETag": f'"{received.md5_hex}"'}

@@ -40,6 +40,7 @@ from trailgate.services.s3.records import (
     read_bucket,
     read_current,
     segments,
+    single_segment,
 )
 from trailgate.services.s3.tagging import tags_from_header
 from trailgate.services.s3.writes import acl_text, install, system_headers, user_metadata
@@ -182,6 +183,7 @@ def put_object(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         ctx, params.get("Body"), store,
         content_md5=params.get("ContentMD5"),
         checksum_algorithm=params.get("ChecksumAlgorithm"),
+        keep_in_row=bodies.ROW_BODY_LIMIT,
     )
     version = ObjectVersion(
         bucket=bucket.name, key=key, version_id=NULL_VERSION, seq=0, size=received.size,
@@ -189,9 +191,10 @@ def put_object(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         blob=received.blob, upload_id=None, parts_count=None,
         checksum_algorithm=received.checksum_algorithm, checksum_value=received.checksum_value,
         tags=tags, acl=acl_text(acl), owner_account=object_owner(ctx, bucket, acl),
-        storage_class=params.get("StorageClass") or "STANDARD",
+        storage_class=params.get("StorageClass") or "STANDARD", body=received.body,
     )
-    bucket = commit_version(ctx, bucket.name, version, params, [received.blob])
+    new_blobs = [received.blob] if received.blob else []
+    bucket = commit_version(ctx, bucket.name, version, params, new_blobs)
     output: dict[str, Any] = {"ETag": version.quoted_etag, **version_output(bucket,
                                                                                version.version_id)}
     if received.checksum_algorithm and received.checksum_value:
@@ -445,7 +448,7 @@ def get_object(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         start, end, partial = _selected_range(ctx, version, params)
         try:
             if version.upload_id is None:
-                parts = [(version.blob, version.size)] if version.blob else []
+                parts = single_segment(version)
             else:
                 with ctx.runtime.db.read() as conn:
                     parts = segments(conn, version)

@@ -78,6 +78,8 @@ class ObjectVersion:
     storage_class: str
     is_delete_marker: bool = False
     is_current: bool = False
+    # The whole body when it is kept in the row (small PutObject bodies); else `blob`/parts.
+    body: bytes | None = field(default=None, repr=False)
 
     @property
     def quoted_etag(self) -> str:
@@ -107,6 +109,7 @@ class ObjectVersion:
             "acl": self.acl,
             "owner_account": self.owner_account,
             "storage_class": self.storage_class,
+            "body": self.body,
         }
 
 
@@ -132,6 +135,7 @@ def version_from_row(m: RowMapping, *, current: bool) -> ObjectVersion:
         storage_class=m["storage_class"],
         is_delete_marker=bool(m.get("is_delete_marker", False)),
         is_current=current,
+        body=None if m.get("body") is None else bytes(m["body"]),
     )
 
 
@@ -177,6 +181,28 @@ def sql(conn: Connection, template: str) -> str:
         text = template if dialect == "sqlite" else template.replace("?", "%s")
         _translated[(dialect, template)] = text
     return text
+
+
+def driver_execute(conn: Connection, template: str, params: tuple[Any, ...]) -> Any:
+    """Run one statement on the transaction's own DB-API connection and return its cursor
+    (the caller closes it). SQLAlchemy's result objects cost more than these statements."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql(conn, template), params)
+    except BaseException:
+        cursor.close()
+        raise
+    return cursor
+
+
+def driver_first(conn: Connection, template: str, params: tuple[Any, ...]) -> Any:
+    """The first row of a query run by `driver_execute`, or None."""
+    cursor = driver_execute(conn, template, params)
+    try:
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return rows[0] if rows else None
 
 
 def db_time(conn: Connection, moment: datetime) -> Any:
@@ -241,7 +267,7 @@ def read_bucket(
     """The bucket row; `lock` also locks it on PostgreSQL (SQLite writers are serialised by
     BEGIN IMMEDIATE already), so writes to one bucket never race its deletion."""
     template = _SELECT_BUCKET + (" FOR UPDATE" if lock and conn.dialect.name != "sqlite" else "")
-    row = conn.exec_driver_sql(sql(conn, template), (name,)).first()
+    row = driver_first(conn, template, (name,))
     if row is None:
         return None
     m = dict(zip(_BUCKET_COLUMNS, row, strict=True))
@@ -437,7 +463,7 @@ def read_current(runtime: Runtime, bucket: str, key: str) -> ObjectVersion | Non
 
 
 def current_object(conn: Connection, bucket: str, key: str) -> ObjectVersion | None:
-    row = conn.exec_driver_sql(sql(conn, _CURRENT_SQL["qmark"]), (bucket, key)).first()
+    row = driver_first(conn, _CURRENT_SQL["qmark"], (bucket, key))
     if row is None:
         return None
     m = dict(zip(_OBJECT_COLUMNS, row, strict=True))
@@ -454,11 +480,11 @@ _DELETE_CURRENT = 'DELETE FROM s3_objects WHERE bucket = ? AND "key" = ?'
 def insert_current(conn: Connection, version: ObjectVersion) -> None:
     row = version.row()
     row["last_modified"] = db_time(conn, version.last_modified)
-    conn.exec_driver_sql(sql(conn, _INSERT_CURRENT), tuple(row[c] for c in _OBJECT_COLUMNS))
+    driver_execute(conn, _INSERT_CURRENT, tuple(row[c] for c in _OBJECT_COLUMNS)).close()
 
 
 def delete_current(conn: Connection, bucket: str, key: str) -> None:
-    conn.exec_driver_sql(sql(conn, _DELETE_CURRENT), (bucket, key))
+    driver_execute(conn, _DELETE_CURRENT, (bucket, key)).close()
 
 
 def latest_noncurrent(conn: Connection, bucket: str, key: str) -> ObjectVersion | None:
@@ -499,10 +525,21 @@ def latest_version(conn: Connection, bucket: str, key: str) -> ObjectVersion | N
     return None
 
 
-def segments(conn: Connection, version: ObjectVersion) -> list[tuple[str, int]]:
-    """The blobs of a body in order, with their sizes."""
+Segment = tuple[str | bytes, int]
+
+
+def single_segment(version: ObjectVersion) -> list[Segment]:
+    """The body of a version that is not multipart: its blob, or the body kept in its row."""
+    if version.body is not None:
+        return [(version.body, version.size)]
+    return [(version.blob, version.size)] if version.blob else []
+
+
+def segments(conn: Connection, version: ObjectVersion) -> list[Segment]:
+    """The pieces of a body in order, with their sizes: blob names, or the bytes of a body
+    kept in the row."""
     if version.upload_id is None:
-        return [(version.blob, version.size)] if version.blob else []
+        return single_segment(version)
     rows = conn.execute(
         select(s3_parts.c.blob, s3_parts.c.size)
         .where(s3_parts.c.upload_id == version.upload_id)
