@@ -7,6 +7,7 @@ One `Database` per process wraps the SQLAlchemy engine. Transactions are short a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -120,6 +121,8 @@ class Database:
         self.engine: Engine = create_engine(self.url, **kwargs)
         self.writer_lock: WriterLock | None = None
         self.wal_sync: WalSync | None = None
+        self._writer_conn: Connection | None = None
+        self._writer_pid = 0
         database_file = self.engine.url.database if self.is_sqlite else None
         if database_file and ":memory:" not in self.url:
             database_file = os.path.abspath(database_file)
@@ -139,12 +142,38 @@ class Database:
         `durable=False` leaves that to the caller: `make_durable(commit_point())`, for group
         commits whose callers wait for one shared point.
         """
-        with self.writing(), self.engine.connect() as conn:
-            conn = conn.execution_options(trailgate_write=True)
-            with conn.begin():
-                yield conn
+        with self.writing():
+            kept = self._kept_writer()
+            if kept is not None:
+                with kept.begin():
+                    yield kept
+            else:
+                with self.engine.connect() as conn:
+                    conn = conn.execution_options(trailgate_write=True)
+                    with conn.begin():
+                        yield conn
         if durable:
             self.make_durable(self.commit_point())
+
+    def _kept_writer(self) -> Connection | None:
+        """SQLite's one writer connection of this process, for the outermost write transaction
+        of the thread holding the writer lock: writers take turns anyway, and a pool checkout
+        and return (with its reset) cost more than a short transaction's own statements.
+        Nested write transactions, and PostgreSQL (concurrent writers), use pool connections."""
+        lock = self.writer_lock
+        if lock is None or lock.depth != 1:
+            return None
+        conn = self._writer_conn
+        if conn is not None and self._writer_pid == os.getpid() and not (
+            conn.closed or conn.invalidated
+        ):
+            return conn
+        if conn is not None and self._writer_pid == os.getpid():
+            with contextlib.suppress(Exception):
+                conn.close()
+        conn = self.engine.connect().execution_options(trailgate_write=True)
+        self._writer_conn, self._writer_pid = conn, os.getpid()
+        return conn
 
     def commit_point(self) -> int | None:
         """Taken right after a commit: what `make_durable` waits for. None: nothing to wait for."""
@@ -184,6 +213,11 @@ class Database:
             yield conn
 
     def dispose(self) -> None:
+        with self.writing():
+            if self._writer_conn is not None and self._writer_pid == os.getpid():
+                with contextlib.suppress(Exception):
+                    self._writer_conn.close()
+            self._writer_conn = None
         self.engine.dispose()
 
 

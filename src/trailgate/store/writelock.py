@@ -33,6 +33,11 @@ class WriterLock:
         self._fd: int | None = None
         self._pid = os.getpid()
 
+    @property
+    def depth(self) -> int:
+        """How deeply the calling thread holds the lock (meaningful only while it holds it)."""
+        return self._depth
+
     @contextmanager
     def held(self) -> Iterator[None]:
         with self._local:
