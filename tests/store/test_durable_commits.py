@@ -61,11 +61,8 @@ def test_one_fsync_covers_every_commit_made_before_it_started(
     assert len(started) == 1
 
 
-def test_the_event_loop_waits_without_blocking(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    started = _counting_fsync(monkeypatch)
-    wal = WalSync(str(tmp_path / "db"))
+def _waits_and_ticks(wal: WalSync, waits: int) -> int:
+    """Run `waits` waits of one loop iteration next to a ticking task; the ticks they allowed."""
 
     async def main() -> int:
         ticks = 0
@@ -77,13 +74,49 @@ def test_the_event_loop_waits_without_blocking(
                 await asyncio.sleep(0.001)
 
         task = asyncio.create_task(ticker())
-        await asyncio.gather(*(wal.wait(wal.point()) for _ in range(10)))
+        await asyncio.sleep(0)
+        before = ticks
+        await asyncio.gather(*(wal.wait(wal.point()) for _ in range(waits)))
         task.cancel()
-        return ticks
+        return ticks - before
 
-    ticks = asyncio.run(main())
+    return asyncio.run(main())
+
+
+def test_waits_of_one_loop_iteration_share_one_fsync_run_by_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _counting_fsync(monkeypatch)
+    wal = WalSync(str(tmp_path / "db"), sync_on_loop=True)
+    ticks = _waits_and_ticks(wal, 10)
     assert len(started) == 1
-    assert ticks >= 3  # the loop ran other work during the 20 ms fsync
+    assert ticks <= 2  # the loop itself ran the 20 ms fsync (not blocked: ~20 ticks)
+    # A commit after that fsync began needs another one.
+    asyncio.run(wal.wait(wal.point()))
+    assert len(started) == 2
+
+
+def test_with_sync_on_loop_off_the_loop_runs_on_during_the_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _counting_fsync(monkeypatch)
+    wal = WalSync(str(tmp_path / "db"), sync_on_loop=False)
+    ticks = _waits_and_ticks(wal, 10)
+    assert len(started) == 1
+    assert ticks >= 3  # the flusher thread ran the 20 ms fsync
+
+
+def test_a_loop_fsync_releases_a_waiting_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = _counting_fsync(monkeypatch)
+    wal = WalSync(str(tmp_path / "db"), sync_on_loop=True)
+    point = wal.point()
+    wal.sync_here(point)
+    # Both the thread's wait and the loop's are covered by that fsync: nothing runs again.
+    wal.sync(point)
+    asyncio.run(wal.wait(point))
+    assert len(started) == 1
 
 
 def test_after_a_failed_fsync_no_write_is_called_durable(

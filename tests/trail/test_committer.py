@@ -1,8 +1,10 @@
-"""The recorder's committer thread (trail.committer) on a real SQLite store."""
+"""Committing calls' CloudTrail events (trail.committer) on a real SQLite store: batched per loop
+iteration on the loop, or by the committer thread for calls served in worker threads."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+import trailgate.store.walsync as walsync
 from trailgate.store.db import Database, sqlite_url
 from trailgate.store.migrations import migrate
 from trailgate.store.raw import RawWriter
@@ -94,3 +97,82 @@ def test_one_failing_call_fails_alone(db: Database) -> None:
     failed = [o for o in outcomes if isinstance(o, BaseException)]
     assert len(failed) == 1 and outcomes[5] is failed[0]
     assert _count(db) == 10  # the failing call's event was rolled back with its write
+
+
+def _fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record which thread runs each WAL fsync."""
+    ran: list[str] = []
+    real = walsync._fsync_file
+
+    def fsync(path: str) -> None:
+        ran.append(threading.current_thread().name)
+        real(path)
+
+    monkeypatch.setattr(walsync, "_fsync_file", fsync)
+    return ran
+
+
+def test_calls_of_one_loop_iteration_share_a_commit_and_a_fsync_run_on_the_loop(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = _fsyncs(monkeypatch)
+    committer = Committer(db)
+    writers: list[str] = []
+
+    def note_thread(raw: RawWriter, cursor: Any) -> None:
+        writers.append(threading.current_thread().name)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        futures = [committer.submit([_row()], [note_thread], durable=True, loop=loop)
+                   for _ in range(20)]  # fmt: skip
+        await asyncio.wait_for(asyncio.gather(*futures), 30)
+
+    asyncio.run(main())
+    committer.close()
+    assert _count(db) == 20
+    assert ran == ["MainThread"]  # one fsync for the whole iteration, by the loop
+    assert set(writers) == {"MainThread"}
+
+
+def test_calls_from_worker_threads_go_to_the_committer_thread(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = _fsyncs(monkeypatch)
+    committer = Committer(db)
+    writers: list[str] = []
+
+    def note_thread(raw: RawWriter, cursor: Any) -> None:
+        writers.append(threading.current_thread().name)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        def from_thread() -> asyncio.Future[None]:
+            return committer.submit([_row()], [note_thread], durable=True, loop=loop)
+
+        futures = [await asyncio.to_thread(from_thread) for _ in range(3)]
+        await asyncio.wait_for(asyncio.gather(*futures), 30)
+
+    asyncio.run(main())
+    committer.close()
+    assert _count(db) == 3
+    assert set(writers) == {"trailgate-committer"}
+    assert ran and set(ran) == {"trailgate-walsync"}
+
+
+def test_a_failed_fsync_fails_the_loop_batch(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(path: str) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(walsync, "_fsync_file", failing)
+    committer = Committer(db)
+
+    async def main() -> list[object]:
+        loop = asyncio.get_running_loop()
+        futures = [committer.submit([_row()], [], durable=True, loop=loop) for _ in range(3)]
+        return await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), 30)
+
+    outcomes = asyncio.run(main())
+    committer.close()
+    assert all(isinstance(o, OSError) for o in outcomes)

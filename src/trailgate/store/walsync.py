@@ -18,8 +18,19 @@ file's data and the metadata needed to read it back (its size, when the WAL grew
 journalling the modification time, which cost this kernel about a sixth of a small PutObject's
 CPU (bench/README.md).
 
-One flusher thread per database file and process does the fsyncs, on demand: it sleeps while no
-one waits. After a failed fsync the kernel may have dropped the dirty pages and a later fsync can
+Who runs the fsync: for the event loop, the loop itself (`wait`), once per loop iteration for
+every request that reached its wait in that iteration, as Redis does for `appendfsync always`
+(it fsyncs its log in the event loop before answering the writes of one iteration). Handing the
+fsync to a thread instead cost more than the fsync: a request recorded for CloudTrail went from
+about 390 to 250 us of server CPU, and GetCallerIdentity from ~2,400 to ~3,600 req/s at 32
+connections (bench/README.md), because every hand-off moved the GIL between threads. The price:
+while a fsync runs, that worker answers nothing, as it would if every request were a writer; with
+TRAILGATE_WAL_SYNC_ON_LOOP=off the loop hands its fsyncs to the flusher thread again. Threads
+(requests served in worker threads, the recorder's committer) wait for one flusher thread per
+database file and process, which syncs on demand and sleeps while no one waits. One fsync runs at
+a time, whoever runs it, so fsyncs complete in the order they began.
+
+After a failed fsync the kernel may have dropped the dirty pages and a later fsync can
 succeed without them (PostgreSQL's "fsyncgate"), so from then on every wait fails: no later write
 is called durable, and the operator restarts the server.
 """
@@ -31,17 +42,28 @@ import contextlib
 import os
 import threading
 
+SYNC_ON_LOOP_ENV = "TRAILGATE_WAL_SYNC_ON_LOOP"
+
+
+def sync_on_loop_by_env() -> bool:
+    return os.environ.get(SYNC_ON_LOOP_ENV, "on").strip().lower() not in ("0", "off", "false", "no")
+
 
 class WalSync:
-    def __init__(self, database_file: str) -> None:
+    def __init__(self, database_file: str, *, sync_on_loop: bool | None = None) -> None:
         self.wal_path = database_file + "-wal"
+        self.sync_on_loop = sync_on_loop_by_env() if sync_on_loop is None else sync_on_loop
         self._cond = threading.Condition()
         self._started = 0  # fsyncs begun
-        self._finished = 0  # fsyncs completed (they complete in order: one flusher)
+        self._finished = 0  # fsyncs completed (they complete in order: one at a time)
+        self._syncing = False  # an fsync is running (in the flusher or in `sync_here`)
         self._demand = 0  # the highest fsync number someone waits for
         self._broken: BaseException | None = None
         self._futures: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._flusher: threading.Thread | None = None
+        # Per loop: the waits of its current iteration, synced together by `_sync_loop_waits`.
+        self._loop_waits: dict[asyncio.AbstractEventLoop, list[tuple[int, asyncio.Future[None]]]]
+        self._loop_waits = {}
 
     def point(self) -> int:
         """Call right after a commit: the fsync numbered above the result covers it."""
@@ -58,16 +80,60 @@ class WalSync:
             self._raise_if_broken()
 
     async def wait(self, point: int) -> None:
-        """`sync` for the event loop: the loop stays free while the fsync runs."""
+        """`sync` for the event loop. Every wait of one loop iteration shares one fsync, run by
+        the loop after that iteration's callbacks (or by the flusher thread, with
+        TRAILGATE_WAL_SYNC_ON_LOOP=off, while the loop goes on)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._cond:
             self._raise_if_broken()
             if self._finished > point:
                 return
-            self._futures.append((point, loop, future))
-            self._ask(point + 1)
+            if not self.sync_on_loop:
+                self._futures.append((point, loop, future))
+                self._ask(point + 1)
+        if self.sync_on_loop:
+            waits = self._loop_waits.get(loop)
+            if waits is None:
+                waits = self._loop_waits[loop] = []
+                loop.call_soon(self._sync_loop_waits, loop)
+            waits.append((point, future))
         await future
+
+    def _sync_loop_waits(self, loop: asyncio.AbstractEventLoop) -> None:
+        waits = self._loop_waits.pop(loop, [])
+        if not waits:
+            return
+        error: BaseException | None = None
+        try:
+            self.sync_here(max(point for point, _ in waits))
+        except BaseException as exc:  # every wait of the iteration fails with it
+            error = exc
+        for _, future in waits:
+            if future.done():
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(OSError("fsync of the SQLite WAL failed"))
+
+    def sync_here(self, point: int) -> None:
+        """Make the commit taken at `point` durable, running the fsync in the calling thread
+        (the event loop's) unless one that covers it has already completed."""
+        with self._cond:
+            while True:
+                self._raise_if_broken()
+                if self._finished > point:
+                    return
+                if not self._syncing:
+                    break
+                self._cond.wait()  # a fsync in progress began before `point`'s commit, maybe
+            self._syncing = True
+            self._started += 1
+            number = self._started
+        self._run_fsync(number)
+        with self._cond:
+            self._raise_if_broken()
 
     def when_durable(self, point: int, waiters: list[Waiter]) -> None:
         """Resolve each future (on its loop) once the commit taken at `point` is durable; from
@@ -98,28 +164,36 @@ class WalSync:
     def _flush_forever(self) -> None:
         while True:
             with self._cond:
-                while self._demand <= self._finished:
+                while self._demand <= self._finished or self._syncing:
+                    if self._broken is not None:
+                        return
                     self._cond.wait()
                 if self._broken is not None:
                     return  # every wait fails from now on; nothing left to sync
+                self._syncing = True
                 self._started += 1
                 number = self._started
-            error: BaseException | None = None
-            try:
-                _fsync_file(self.wal_path)
-            except BaseException as exc:  # every waiter covered by this fsync must see it
-                error = exc
-            with self._cond:
-                self._finished = number
-                if error is not None and self._broken is None:
-                    self._broken = error
-                if self._broken is not None:
-                    ready, self._futures = self._futures, []
-                else:
-                    ready = [f for f in self._futures if f[0] < number]
-                    self._futures = [f for f in self._futures if f[0] >= number]
-                self._cond.notify_all()
-            _resolve(ready, self._broken)
+            self._run_fsync(number)
+
+    def _run_fsync(self, number: int) -> None:
+        """Fsync number `number` (the caller set `_syncing` and took the number)."""
+        error: BaseException | None = None
+        try:
+            _fsync_file(self.wal_path)
+        except BaseException as exc:  # every waiter covered by this fsync must see it
+            error = exc
+        with self._cond:
+            self._syncing = False
+            self._finished = number
+            if error is not None and self._broken is None:
+                self._broken = error
+            if self._broken is not None:
+                ready, self._futures = self._futures, []
+            else:
+                ready = [f for f in self._futures if f[0] < number]
+                self._futures = [f for f in self._futures if f[0] >= number]
+            self._cond.notify_all()
+        _resolve(ready, self._broken)
 
 
 Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]
