@@ -97,6 +97,8 @@ class Runtime:
         boot = accounts.ensure_bootstrapped(db, sealer, config.data_dir)
         runtime = cls(config, db, sealer, Clock(), boot.management_account_id)
         runtime.serve_on_loop = db.is_sqlite and serve_on_loop_by_env()
+        if db.wal_sync is not None:
+            db.wal_sync.choose_sync_on_loop(config.workers)
         runtime._start_cloudtrail()
         return runtime
 

@@ -213,3 +213,18 @@ def test_blobs_stay_when_the_sync_fails(tmp_path: Path) -> None:
     store.delete([name])
     assert store.flush_deletes()
     assert store.path(name).exists()
+
+
+def test_who_runs_the_loops_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(walsync.SYNC_ON_LOOP_ENV, raising=False)
+    wal = WalSync(str(tmp_path / "db"))
+    wal.choose_sync_on_loop(workers=1)
+    assert wal.sync_on_loop  # one worker: the loop itself
+    wal.choose_sync_on_loop(workers=2)
+    assert not wal.sync_on_loop  # workers fill the cores: the flusher thread
+    monkeypatch.setenv(walsync.SYNC_ON_LOOP_ENV, "on")
+    wal.choose_sync_on_loop(workers=4)
+    assert wal.sync_on_loop
+    monkeypatch.setenv(walsync.SYNC_ON_LOOP_ENV, "off")
+    wal.choose_sync_on_loop(workers=1)
+    assert not wal.sync_on_loop

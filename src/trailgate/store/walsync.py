@@ -24,8 +24,10 @@ every request that reached its wait in that iteration, as Redis does for `append
 fsync to a thread instead cost more than the fsync: a request recorded for CloudTrail went from
 about 390 to 250 us of server CPU, and GetCallerIdentity from ~2,400 to ~3,600 req/s at 32
 connections (bench/README.md), because every hand-off moved the GIL between threads. The price:
-while a fsync runs, that worker answers nothing, as it would if every request were a writer; with
-TRAILGATE_WAL_SYNC_ON_LOOP=off the loop hands its fsyncs to the flusher thread again. Threads
+while a fsync runs, that worker answers nothing, and a core may idle: with several workers
+(`serve --workers N`, which keep the cores busy) the loop hands its fsyncs to the flusher thread
+instead, which measured faster there (AssumeRole with two workers ~2,500 vs ~2,050 req/s).
+TRAILGATE_WAL_SYNC_ON_LOOP=on/off overrides that choice (`choose_sync_on_loop`). Threads
 (requests served in worker threads, the recorder's committer) wait for one flusher thread per
 database file and process, which syncs on demand and sleeps while no one waits. One fsync runs at
 a time, whoever runs it, so fsyncs complete in the order they began.
@@ -45,14 +47,20 @@ import threading
 SYNC_ON_LOOP_ENV = "TRAILGATE_WAL_SYNC_ON_LOOP"
 
 
-def sync_on_loop_by_env() -> bool:
-    return os.environ.get(SYNC_ON_LOOP_ENV, "on").strip().lower() not in ("0", "off", "false", "no")
+def sync_on_loop_setting() -> bool | None:
+    """TRAILGATE_WAL_SYNC_ON_LOOP: "on" or "off"; unset or "auto": None (the server decides)."""
+    value = os.environ.get(SYNC_ON_LOOP_ENV, "auto").strip().lower()
+    if value in ("", "auto"):
+        return None
+    return value not in ("0", "off", "false", "no")
 
 
 class WalSync:
     def __init__(self, database_file: str, *, sync_on_loop: bool | None = None) -> None:
         self.wal_path = database_file + "-wal"
-        self.sync_on_loop = sync_on_loop_by_env() if sync_on_loop is None else sync_on_loop
+        setting = sync_on_loop_setting() if sync_on_loop is None else sync_on_loop
+        # Decided by the server when not set: see `choose_sync_on_loop`.
+        self.sync_on_loop = True if setting is None else setting
         self._cond = threading.Condition()
         self._started = 0  # fsyncs begun
         self._finished = 0  # fsyncs completed (they complete in order: one at a time)
@@ -64,6 +72,14 @@ class WalSync:
         # Per loop: the waits of its current iteration, synced together by `_sync_loop_waits`.
         self._loop_waits: dict[asyncio.AbstractEventLoop, list[tuple[int, asyncio.Future[None]]]]
         self._loop_waits = {}
+
+    def choose_sync_on_loop(self, workers: int) -> None:
+        """Unless TRAILGATE_WAL_SYNC_ON_LOOP says otherwise: the loop runs its fsyncs itself
+        when its process is the only worker (the other cores are free, and GIL hand-offs to a
+        syncing thread cost more than the wait), and hands them to the flusher thread when
+        several workers keep the cores busy (a loop waiting on the disk would idle one)."""
+        setting = sync_on_loop_setting()
+        self.sync_on_loop = workers <= 1 if setting is None else setting
 
     def point(self) -> int:
         """Call right after a commit: the fsync numbered above the result covers it."""
