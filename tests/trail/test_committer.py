@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -112,15 +113,22 @@ def _fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return ran
 
 
+def _thread_noter() -> tuple[list[str], Callable[[RawWriter, Any], None]]:
+    """A call's write that notes which thread committed it."""
+    writers: list[str] = []
+
+    def note_thread(raw: RawWriter, cursor: Any) -> None:
+        writers.append(threading.current_thread().name)
+
+    return writers, note_thread
+
+
 def test_calls_of_one_loop_iteration_share_a_commit_and_a_fsync_run_on_the_loop(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ran = _fsyncs(monkeypatch)
     committer = Committer(db)
-    writers: list[str] = []
-
-    def note_thread(raw: RawWriter, cursor: Any) -> None:
-        writers.append(threading.current_thread().name)
+    writers, note_thread = _thread_noter()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -140,10 +148,7 @@ def test_calls_from_worker_threads_go_to_the_committer_thread(
 ) -> None:
     ran = _fsyncs(monkeypatch)
     committer = Committer(db)
-    writers: list[str] = []
-
-    def note_thread(raw: RawWriter, cursor: Any) -> None:
-        writers.append(threading.current_thread().name)
+    writers, note_thread = _thread_noter()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -125,13 +125,8 @@ class WalSync:
             self.sync_here(max(point for point, _ in waits))
         except BaseException as exc:  # every wait of the iteration fails with it
             error = exc
-        for _, future in waits:
-            if future.done():
-                continue
-            if error is None:
-                future.set_result(None)
-            else:
-                future.set_exception(OSError("fsync of the SQLite WAL failed"))
+        failed = None if error is None else OSError("fsync of the SQLite WAL failed")
+        settle_now([(future, failed) for _, future in waits])
 
     def sync_here(self, point: int) -> None:
         """Make the commit taken at `point` durable, running the fsync in the calling thread
@@ -237,10 +232,11 @@ def settle(
         by_loop.setdefault(loop, []).append((future, error))
     for loop, items in by_loop.items():
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_settle, items)
+            loop.call_soon_threadsafe(settle_now, items)
 
 
-def _settle(items: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+def settle_now(items: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+    """End each future with its error (or None: success), on its loop's own thread."""
     for future, error in items:
         if future.done():
             continue

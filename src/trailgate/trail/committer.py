@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from trailgate.store.db import Database
 from trailgate.store.raw import RawWrite
-from trailgate.store.walsync import settle
+from trailgate.store.walsync import settle, settle_now
 from trailgate.trail.queue import Appender
 from trailgate.trail.records import EventRow
 
@@ -175,10 +175,4 @@ def _settle(outcomes: list[tuple[_Item, BaseException | None]]) -> None:
 
 def _answer_now(outcomes: list[tuple[_Item, BaseException | None]]) -> None:
     """`_settle` on the loop's own thread: no wake-up needed."""
-    for item, error in outcomes:
-        if item.future.done():
-            continue
-        if error is None:
-            item.future.set_result(None)
-        else:
-            item.future.set_exception(error)
+    settle_now([(item.future, error) for item, error in outcomes])
