@@ -3,10 +3,10 @@
 Everything AWS-specific happens in `pipeline.handle`; this module only speaks ASGI, serves the
 `/_trailgate/` operator endpoints, and decides where a request runs: on SQLite, short requests
 run on the event loop itself (their SQLite statements take microseconds; a thread hand-off and
-GIL contention cost more), and streamed bodies, S3 writes (blob fsyncs), `blocking` operations
-and, on PostgreSQL, every request run in worker threads. Either way the request's commits do not
-wait for their fsync where they run: the response waits for it here (`DeferredDurability`),
-without holding up the loop.
+GIL contention cost more), and streamed bodies, S3 writes of blob files (fsyncs), `blocking`
+operations and, on PostgreSQL, every request run in worker threads (`pipeline.may_run_on_loop`).
+Either way the request's commits do not wait for their WAL sync where they run: the response
+waits for it here (`DeferredDurability`; store.walsync says who runs the sync).
 """
 
 from __future__ import annotations

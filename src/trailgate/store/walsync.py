@@ -21,9 +21,9 @@ CPU (bench/README.md).
 Who runs the fsync: for the event loop, the loop itself (`wait`), once per loop iteration for
 every request that reached its wait in that iteration, as Redis does for `appendfsync always`
 (it fsyncs its log in the event loop before answering the writes of one iteration). Handing the
-fsync to a thread instead cost more than the fsync: a request recorded for CloudTrail went from
-about 390 to 250 us of server CPU, and GetCallerIdentity from ~2,400 to ~3,600 req/s at 32
-connections (bench/README.md), because every hand-off moved the GIL between threads. The price:
+fsync to a thread instead cost more than the fsync, because every hand-off moved the GIL between
+threads: in A/B runs on one worker, a recorded GetCallerIdentity at 32 connections took ~250
+instead of ~390 us of server CPU, ~3,600 instead of ~2,500 req/s (bench/README.md). The price:
 while a fsync runs, that worker answers nothing, and a core may idle: with several workers
 (`serve --workers N`, which keep the cores busy) the loop hands its fsyncs to the flusher thread
 instead, which measured faster there (AssumeRole with two workers ~2,500 vs ~2,050 req/s).
