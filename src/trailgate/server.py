@@ -62,8 +62,9 @@ class TrailgateApp:
         from trailgate import pipeline
 
         route = pipeline.route_request(self.runtime, request)
-        # Commits do not wait for their fsync where the request runs; the response waits for
-        # it here, without holding up the loop, and one fsync serves every commit before it.
+        # Commits do not wait for their WAL sync where the request runs; the response waits for
+        # it here, and one sync serves every commit before it (store.walsync: run by the loop
+        # once per iteration, or by the syncing thread under several workers).
         deferred = DeferredDurability(asyncio.get_running_loop())
         if self.runtime.serve_on_loop and pipeline.may_run_on_loop(route, request):
             # On the loop: no thread hand-off, and no contention with request threads for the

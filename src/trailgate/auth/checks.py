@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 
 from trailgate.auth.credentials import CredentialRecord, CredentialResolver
 from trailgate.auth.errors import AuthErrorKind, ServiceFamily, auth_error, service_family
+from trailgate.clock import iso_z
 
 MAX_SKEW = timedelta(minutes=15)
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -20,10 +21,6 @@ def utc(moment: datetime) -> datetime:
 
 def amz_date(moment: datetime) -> str:
     return utc(moment).strftime(AMZ_DATE_FORMAT)
-
-
-def iso_z(moment: datetime) -> str:
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_amz_date(value: str) -> datetime | None:

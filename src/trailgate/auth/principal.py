@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from trailgate.clock import iso_z
+
 PrincipalKind = Literal["Root", "IAMUser", "AssumedRole", "AWSService", "Anonymous"]
 
 # aws:PrincipalType values. AWS documents Account/User/FederatedUser/AssumedRole/Anonymous; it
@@ -131,16 +133,6 @@ class Principal:
         return self.token_issue_time is not None
 
 
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    m = moment.astimezone(UTC)
-    # Formatted by hand: strftime is a tenth of a policy decision's cost.
-    return (
-        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
-    )
-
-
 def global_context_keys(
     principal: Principal,
     *,
@@ -156,7 +148,7 @@ def global_context_keys(
     treat "missing" differently from any value.
     """
     keys: dict[str, str | list[str]] = {
-        "aws:CurrentTime": _iso(now),
+        "aws:CurrentTime": iso_z(now),
         "aws:EpochTime": str(int((now if now.tzinfo else now.replace(tzinfo=UTC)).timestamp())),
         "aws:SecureTransport": "true" if secure_transport else "false",
         "aws:SourceIp": source_ip,
@@ -191,7 +183,7 @@ def global_context_keys(
         keys["aws:PrincipalArn"] = principal.role_arn or principal.arn or ""
 
     if principal.token_issue_time is not None:
-        keys["aws:TokenIssueTime"] = _iso(principal.token_issue_time)
+        keys["aws:TokenIssueTime"] = iso_z(principal.token_issue_time)
         keys["aws:MultiFactorAuthPresent"] = "true" if principal.mfa_authenticated else "false"
         if principal.mfa_authenticated:
             issued = principal.token_issue_time

@@ -1,18 +1,19 @@
 """The CloudTrail recorder: every finished API call becomes queued event rows before its response
 is sent.
 
-`Recorder.record(call)` builds the call's records (records.py) in the caller's thread and
-returns once they are committed. Commits are grouped: the first caller to find no commit in
-progress becomes the leader and commits its rows; callers arriving meanwhile add their rows to
-the next batch and wait; when the commit ends, one of them leads the next batch, with
-everything that accumulated. A lone caller commits its own row at once (no thread hand-off);
-under concurrency many calls share one transaction.
+`Recorder.record(call)` builds the call's records (records.py) in the caller's thread. A call
+served for the event loop (the server's requests on SQLite) hands them to the committer
+(committer.py), and its response waits for them there. Any other call (PostgreSQL, in-process
+calls) returns once they are committed, grouped: the first caller to find no commit in progress
+becomes the leader and commits its rows; callers arriving meanwhile add their rows to the next
+batch and wait; when the commit ends, one of them leads the next batch, with everything that
+accumulated.
 
 Durability of the queue (TRAILGATE_TRAIL_SYNC): "full" (the default) makes every event commit
 wait for its fsync, like every other write of trailgate: an acknowledged call's event survives a
 crash of the process, of the OS or of the power. Group commit shares one fsync among concurrent
 calls. "normal" is an explicit opt-in trade: commits survive a crash of the trailgate process
-only (SQLite: the recorder's own connection with `synchronous=NORMAL`; PostgreSQL:
+only (SQLite: the call does not wait for the WAL sync after the commit; PostgreSQL:
 `synchronous_commit = off`), and a power failure or OS crash may lose the last few hundred
 milliseconds of events, for about one fsync less latency per API call (bench/trail_bench.py
 shows both).
@@ -106,8 +107,8 @@ class Recorder:
             return
         deferred = current_deferral() if self.db.wal_sync is not None else None
         if deferred is not None:
-            # Served for the event loop: the committer thread commits, the response awaits
-            # durability there.
+            # Served for the event loop: the committer commits (on the loop after its iteration,
+            # or in its thread for a worker-thread call); the response awaits durability.
             durable = self.sync == "full" or bool(call.writes)
             future = self._committer().submit(
                 rows, call.writes, durable=durable, loop=deferred.loop

@@ -18,9 +18,10 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from trailgate.clock import iso_z
 from trailgate.trail import shapes
 
 if TYPE_CHECKING:
@@ -82,15 +83,6 @@ class Recipient:
     full_identity: bool
 
 
-def iso_seconds(moment: datetime) -> str:
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    # Formatted by hand: strftime costs more than the rest of this module's work per event.
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
-    )
-
-
 def event_source(service: str) -> str:
     return f"{service}.amazonaws.com"
 
@@ -111,7 +103,7 @@ def is_data_event(call: ApiCall) -> bool:
 def _session_attributes(principal: Principal) -> dict[str, str]:
     issued = principal.token_issue_time
     return {
-        "creationDate": iso_seconds(issued) if issued else "",
+        "creationDate": iso_z(issued) if issued else "",
         "mfaAuthenticated": "true" if principal.mfa_authenticated else "false",
     }
 
@@ -362,7 +354,7 @@ def build_rows(
         record: dict[str, Any] = {
             "eventVersion": EVENT_VERSION,
             "userIdentity": full if target.full_identity else other,
-            "eventTime": iso_seconds(event_time),
+            "eventTime": iso_z(event_time),
             "eventSource": source,
             "eventName": call.operation,
             "awsRegion": region,

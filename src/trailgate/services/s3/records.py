@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, RowMapping, select
 
 from trailgate.store.blobs import BlobStore
+from trailgate.store.raw import db_time as raw_db_time
 from trailgate.store.schema_s3 import s3_buckets, s3_object_versions, s3_objects, s3_parts
 
 if TYPE_CHECKING:
@@ -207,10 +208,7 @@ def driver_first(conn: Connection, template: str, params: tuple[Any, ...]) -> An
 
 def db_time(conn: Connection, moment: datetime) -> Any:
     """A timestamp as UtcDateTime stores it (naive UTC text on SQLite, aware on PostgreSQL)."""
-    moment = moment.astimezone(UTC)
-    if conn.dialect.name == "sqlite":
-        return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return moment
+    return raw_db_time(conn.dialect.name == "sqlite", moment)
 
 
 def _columns(names: list[str]) -> str:
@@ -287,8 +285,6 @@ def cached_bucket(runtime: Runtime, name: str) -> Bucket | None:
     if bucket is not None:
         cache.put(key, bucket)
     return bucket
-
-
 
 
 @contextmanager
