@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 
 class Headers:
@@ -87,12 +87,28 @@ class HttpRequest:
     def query_items(self) -> list[tuple[str, str]]:
         cached = self._query_cache
         if cached is None or cached[0] is not self.query_string:
-            items = tuple(parse_qsl(self.query_string, keep_blank_values=True))
+            items = parse_query(self.query_string)
             cached = self._query_cache = (self.query_string, items)
         return list(cached[1])
 
     def query(self) -> dict[str, str]:
         return dict(self.query_items())
+
+
+def parse_query(query: str) -> tuple[tuple[str, str], ...]:
+    """Decoded (name, value) pairs in order, as `urllib.parse.parse_qsl(keep_blank_values=True)`
+    gives them ('+' is a space, invalid UTF-8 replaced), without decoding what needs none."""
+    items: list[tuple[str, str]] = []
+    for segment in query.split("&"):
+        if not segment:
+            continue
+        name, _, value = segment.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote(name.replace("+", " "))
+        if "%" in value or "+" in value:
+            value = unquote(value.replace("+", " "))
+        items.append((name, value))
+    return tuple(items)
 
 
 @dataclass

@@ -6,16 +6,30 @@ because that is what the client signed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
 from trailgate.http import Headers
+
+# The bytes AWS URI encoding escapes: everything outside A-Z a-z 0-9 - _ . ~ (and '/' when the
+# slashes of a path are kept). Most names and values a client signs contain none.
+_ESCAPED = re.compile(rb"[^A-Za-z0-9_.~-]")
+_ESCAPED_KEEP_SLASH = re.compile(rb"[^A-Za-z0-9_.~/-]")
+_PERCENT = {bytes([byte]): b"%%%02X" % byte for byte in range(256)}
+
+
+def _percent(match: re.Match[bytes]) -> bytes:
+    return _PERCENT[match.group()]
 
 
 def uri_encode(value: str | bytes, *, keep_slash: bool = False) -> str:
     """AWS URI encoding: every byte except A-Z a-z 0-9 - _ . ~ (and '/' if asked) as %XX."""
-    # urllib's quote never escapes the RFC 3986 unreserved set, which is exactly AWS's.
-    return quote(value, safe="/" if keep_slash else "")
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    escaped = _ESCAPED_KEEP_SLASH if keep_slash else _ESCAPED
+    if escaped.search(raw) is None:
+        return raw.decode("ascii")
+    return escaped.sub(_percent, raw).decode("ascii")
 
 
 def decode_query_component(value: str) -> bytes:
@@ -23,6 +37,8 @@ def decode_query_component(value: str) -> bytes:
 
     Working in bytes keeps invalid UTF-8 sequences intact instead of replacing them.
     """
+    if "%" not in value and "+" not in value:
+        return value.encode("utf-8")
     return unquote_to_bytes(value.replace("+", " "))
 
 
@@ -37,19 +53,40 @@ def split_query(raw_query: str) -> list[tuple[str, str, bool]]:
     return pairs
 
 
+def decoded_query(raw_query: str) -> tuple[tuple[bytes, bytes], ...]:
+    """Every (name, value) of the raw query decoded to bytes, in order, skipping empty segments.
+
+    Authentication reads the query twice (its parameters, then the canonical query); the last
+    query decoded is remembered by identity, so one request's string is decoded once.
+    """
+    global _last_decoded
+    last = _last_decoded
+    if last[0] is raw_query:
+        return last[1]
+    pairs = tuple(
+        (decode_query_component(name), decode_query_component(value))
+        for name, value, _ in split_query(raw_query)
+    )
+    _last_decoded = (raw_query, pairs)
+    return pairs
+
+
+_last_decoded: tuple[str | None, tuple[tuple[bytes, bytes], ...]] = (None, ())
+
+
 def canonical_query_string(raw_query: str, *, exclude: Iterable[str] = ()) -> str:
     """SigV4 canonical query: decoded, re-encoded, sorted by name then value.
 
     `exclude` names (compared after decoding) are left out, e.g. X-Amz-Signature for presigned
     URLs.
     """
-    excluded = set(exclude)
-    encoded: list[tuple[str, str]] = []
-    for name, value, _ in split_query(raw_query):
-        name_bytes = decode_query_component(name)
-        if excluded and name_bytes.decode("utf-8", "replace") in excluded:
-            continue
-        encoded.append((uri_encode(name_bytes), uri_encode(decode_query_component(value))))
+    # A name that is not valid UTF-8 can equal no excluded name, so bytes compare the same.
+    excluded = {name.encode("utf-8") for name in exclude}
+    encoded = [
+        (uri_encode(name), uri_encode(value))
+        for name, value in decoded_query(raw_query)
+        if name not in excluded
+    ]
     encoded.sort()
     return "&".join(f"{name}={value}" for name, value in encoded)
 

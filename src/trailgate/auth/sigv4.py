@@ -17,10 +17,9 @@ from datetime import datetime, timedelta
 from trailgate.auth.canonical import (
     canonical_headers,
     canonical_query_string,
-    decode_query_component,
+    decoded_query,
     generic_canonical_path,
     s3_canonical_path,
-    split_query,
 )
 from trailgate.auth.checks import (
     check_session,
@@ -100,9 +99,8 @@ def parse_credential(value: str) -> Credential | None:
 def query_params(raw_query: str) -> dict[str, str]:
     """Decoded query parameters; the first occurrence of a name wins."""
     params: dict[str, str] = {}
-    for name, value, _ in split_query(raw_query):
-        key = decode_query_component(name).decode("utf-8", "replace")
-        params.setdefault(key, decode_query_component(value).decode("utf-8", "replace"))
+    for name, value in decoded_query(raw_query):
+        params.setdefault(name.decode("utf-8", "replace"), value.decode("utf-8", "replace"))
     return params
 
 

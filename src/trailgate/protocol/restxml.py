@@ -23,6 +23,17 @@ from botocore.model import OperationModel, Shape
 from ..errors import AwsError
 from ..http import HttpRequest, HttpResponse
 from .models import operation_model
+from .restxml_plan import (
+    HEADER,
+    PREFIX,
+    QUERY,
+    URI,
+    Binding,
+    InputPlan,
+    input_plan,
+    output_plan,
+    present_values,
+)
 from .routing import Route
 from .s3help import (
     AWS_CHUNKED_ENCODING,
@@ -62,72 +73,83 @@ class RestXmlCodec:
 
     def body_is_streamed(self, route: Route) -> bool:
         shape = route.operation_model.input_shape
-        if shape is None or "payload" not in shape.serialization:
-            return False
-        payload = shape.members[shape.serialization["payload"]]
-        return payload.type_name == "blob" and bool(payload.serialization.get("streaming"))
+        return shape is not None and input_plan(shape).payload_streamed
 
     def parse(self, request: HttpRequest, route: Route) -> dict[str, Any]:
         shape = route.operation_model.input_shape
         if shape is None:
             return {}
-        query = _multi(request.query_items())
+        plan = input_plan(shape)
+        present: list[Binding] = list(plan.uri)
+        query: dict[str, list[str]] = {}
+        if plan.query and request.query_string:
+            query = _multi(request.query_items())
+            for wire in query:
+                present.extend(plan.query.get(wire, ()))
+        headers = request.headers
+        names = headers.keys_lower()
+        for name in names:
+            present.extend(plan.headers.get(name, ()))
+        for binding in plan.prefixes:
+            if any(name.startswith(binding.wire) for name in names):
+                present.append(binding)
+        present.sort(key=_rank)
         labels = {"Bucket": route.bucket, "Key": route.key}
         parsed: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            location = member.serialization.get("location")
-            wire = str(member.serialization.get("name", name))
-            if location == "uri":
-                label = labels.get(wire)
-                if label is not None:
-                    parsed[name] = label
-            elif location == "querystring":
-                value = _read_query_member(member, wire, query)
-                if value is not None:
-                    parsed[name] = value
-            elif location == "header":
-                value = _read_header_member(member, wire, request)
-                if value is not None:
-                    parsed[name] = value
-            elif location == "headers":
-                prefix = wire.lower()
-                found = {
-                    key[len(prefix) :].lower(): value
-                    for key, value in request.headers.items()
+        for binding in present:
+            kind = binding.kind
+            if kind == HEADER:
+                value = _read_header_member(binding.member, binding.wire, request)
+            elif kind == QUERY:
+                value = _read_query_member(binding.member, binding.wire, query)
+            elif kind == URI:
+                value = labels.get(binding.wire)
+            else:
+                prefix = binding.wire
+                value = {
+                    key[len(prefix) :].lower(): item
+                    for key, item in headers.items()
                     if key.lower().startswith(prefix)
                 }
-                if found:
-                    parsed[name] = found
-        _undo_aws_chunked_framing(shape, parsed, request)
-        parsed.update(self._read_payload(shape, request))
-        self._check(shape, parsed)
+            if value is not None:
+                parsed[binding.name] = value
+        _undo_aws_chunked_framing(plan, parsed, request)
+        if plan.payload is not None or plan.body_members:
+            parsed.update(self._read_payload(plan, shape, request))
+        self._check_parsed(plan, shape, parsed)
         return parsed
 
     def validate(self, operation: str, params: dict[str, Any]) -> None:
         """Validate an input built in-process exactly as a parsed one."""
         self._check(operation_model(self.service, operation).input_shape, params)
 
+    def _check_parsed(self, plan: InputPlan, shape: Shape, parsed: dict[str, Any]) -> None:
+        # Only a missing required member, or one holding members of its own, can fail.
+        if all(name in parsed for name in plan.required) and plan.nested.isdisjoint(parsed):
+            return
+        self._check(shape, parsed)
+
     def _check(self, shape: Any, parsed: dict[str, Any]) -> None:
         if shape is not None and find_violations(shape, parsed, frozenset({REQUIRED})):
             raise _missing_input_error(shape, parsed)
 
-    def _read_payload(self, shape: Shape, request: HttpRequest) -> dict[str, Any]:
-        payload_name = shape.serialization.get("payload")
-        if payload_name is not None:
-            member = shape.members[payload_name]
-            if member.type_name == "blob" and member.serialization.get("streaming"):
+    def _read_payload(self, plan: InputPlan, shape: Shape, request: HttpRequest) -> dict[str, Any]:
+        payload = plan.payload
+        if payload is not None:
+            member = payload.member
+            if plan.payload_streamed:
                 # The object body stays a stream; the S3 service consumes it.
                 body: Any = request.stream if request.stream is not None else request.body or b""
-                return {payload_name: body}
+                return {payload.name: body}
             raw = request.body or b""
             if not raw:
                 return {}
             if member.type_name == "blob":
-                return {payload_name: raw}
+                return {payload.name: raw}
             if member.type_name == "string":
-                return {payload_name: raw.decode("utf-8", "replace")}
-            return {payload_name: self._read_xml(member, raw)}
-        if any(not is_located(member) for member in shape.members.values()) and request.body:
+                return {payload.name: raw.decode("utf-8", "replace")}
+            return {payload.name: self._read_xml(member, raw)}
+        if request.body:
             return self._read_xml(shape, request.body)
         return {}
 
@@ -162,18 +184,17 @@ class RestXmlCodec:
     def _write_located(
         self, shape: Shape, output: Mapping[str, Any], response: HttpResponse
     ) -> None:
-        for name, member in shape.members.items():
-            value = output.get(name)
-            if value is None:
-                continue
-            location = member.serialization.get("location")
-            wire = str(member.serialization.get("name", name))
-            if location == "header":
-                response.headers.append((wire, _header_safe(_header_text(member, value))))
-            elif location == "headers":
+        for binding, value in present_values(output_plan(shape), output):
+            kind = binding.kind
+            if kind == HEADER:
+                response.headers.append(
+                    (binding.wire, _header_safe(_header_text(binding.member, value)))
+                )
+            elif kind == PREFIX:
+                wire = binding.wire
                 for key, item in value.items():
                     response.headers.append((_header_safe(f"{wire}{key}"), _header_safe(str(item))))
-            elif location == "statusCode":
+            else:
                 response.status = int(value)
 
     def _write_body(
@@ -286,25 +307,29 @@ def _read_header_member(member: Shape, wire: str, request: HttpRequest) -> Any:
         raise _invalid_argument(WireValueError("jsonvalue", text, wire)) from exc
 
 
-def _undo_aws_chunked_framing(shape: Shape, parsed: dict[str, Any], request: HttpRequest) -> None:
-    for name, member in shape.members.items():
-        if member.serialization.get("location") != "header":
-            continue
-        wire = str(member.serialization.get("name", name)).lower()
-        if wire == "content-length":
-            decoded = (request.headers.get(DECODED_LENGTH_HEADER) or "").strip()
-            if decoded:
-                try:
-                    parsed[name] = read_text(member, decoded, name=DECODED_LENGTH_HEADER)
-                except WireValueError as exc:
-                    raise _invalid_argument(exc) from exc
-        elif wire == "content-encoding" and name in parsed:
-            codings = [c.strip() for c in str(parsed[name]).split(",")]
-            kept = [c for c in codings if c and c.lower() != AWS_CHUNKED_ENCODING]
-            if kept:
-                parsed[name] = ",".join(kept)
-            else:
-                del parsed[name]
+def _undo_aws_chunked_framing(
+    plan: InputPlan, parsed: dict[str, Any], request: HttpRequest
+) -> None:
+    length = plan.content_length
+    if length is not None:
+        decoded = (request.headers.get(DECODED_LENGTH_HEADER) or "").strip()
+        if decoded:
+            try:
+                parsed[length.name] = read_text(length.member, decoded, name=DECODED_LENGTH_HEADER)
+            except WireValueError as exc:
+                raise _invalid_argument(exc) from exc
+    encoding = plan.content_encoding
+    if encoding is not None and encoding.name in parsed:
+        codings = [c.strip() for c in str(parsed[encoding.name]).split(",")]
+        kept = [c for c in codings if c and c.lower() != AWS_CHUNKED_ENCODING]
+        if kept:
+            parsed[encoding.name] = ",".join(kept)
+        else:
+            del parsed[encoding.name]
+
+
+def _rank(binding: Binding) -> int:
+    return binding.rank
 
 
 def _invalid_argument(exc: WireValueError) -> AwsError:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel
@@ -183,7 +184,8 @@ def credential_scope_service(
     return parts[-2] if len(parts) >= 5 else None
 
 
-def bucket_from_host(host: str, base_hosts: Sequence[str]) -> str | None:
+@lru_cache(maxsize=1024)
+def _bucket_from_host(host: str, base_hosts: tuple[str, ...]) -> str | None:
     name = _hostname(host)
     labels = name.split(".")
     # Longest suffix first, so `bucket.s3.localhost` finds `s3.*` before `localhost`.
@@ -192,6 +194,11 @@ def bucket_from_host(host: str, base_hosts: Sequence[str]) -> str | None:
         if any(fnmatchcase(suffix, pattern) for pattern in base_hosts):
             return ".".join(labels[:index])
     return None
+
+
+def bucket_from_host(host: str, base_hosts: Sequence[str]) -> str | None:
+    # Cached: a server sees few distinct Host values, and matching patterns costs more.
+    return _bucket_from_host(host, tuple(base_hosts))
 
 
 def _route_query(

@@ -19,6 +19,9 @@ from ..http import Headers
 from .s3help import UNROUTABLE_OPERATIONS
 
 SERVICE_LEVEL = "service"
+# Distinct (method, level, sub-resources, headers) combinations remembered; clients use a few
+# dozen, and a bound keeps odd ones from growing the table.
+_DECISIONS_KEPT = 4096
 BUCKET_LEVEL = "bucket"
 OBJECT_LEVEL = "object"
 
@@ -60,14 +63,50 @@ class S3RouteTable:
             # Most specific first; a deprecated twin (GetBucketLifecycle) loses ties.
             candidates.sort(key=lambda c: (-c.specificity, c.deprecated, c.operation))
         self._table = table
+        # Only these query names (with the values of literal ones) and headers can change the
+        # answer; the decision for a combination of them is remembered.
+        self._query_names = frozenset(
+            name
+            for candidates in table.values()
+            for c in candidates
+            for name in (*(key for key, _ in c.literal_query), *c.required_query)
+        )
+        # Names whose value matters (`?list-type=2`); for the others only presence does, so
+        # varying values (upload ids) do not multiply the remembered decisions.
+        self._valued_names = frozenset(
+            key for candidates in table.values() for c in candidates
+            for key, value in c.literal_query if value is not None
+        )  # fmt: skip
+        self._header_names = frozenset(
+            name.lower() for candidates in table.values() for c in candidates
+            for name in c.required_headers
+        )  # fmt: skip
+        self._decisions: dict[tuple[object, ...], str | None] = {}
 
     def find(
         self, method: str, level: str, query: Mapping[str, str], headers: Headers
     ) -> str | None:
+        names = self._query_names
+        valued = self._valued_names
+        relevant_query = [(k, v if k in valued else None) for k, v in query.items() if k in names]
+        if len(relevant_query) > 1:
+            relevant_query.sort()
+        relevant_headers = [h for h in headers.keys_lower() if h in self._header_names]
+        if len(relevant_headers) > 1:
+            relevant_headers.sort()
+        decision_key = (method.upper(), level, tuple(relevant_query), tuple(relevant_headers))
+        try:
+            return self._decisions[decision_key]
+        except KeyError:
+            pass
+        found = None
         for candidate in self._table.get((method.upper(), level), ()):
             if candidate.accepts(query, headers):
-                return candidate.operation
-        return None
+                found = candidate.operation
+                break
+        if len(self._decisions) < _DECISIONS_KEPT:
+            self._decisions[decision_key] = found
+        return found
 
 
 def _level(request_uri: str) -> str | None:
