@@ -16,6 +16,10 @@ from trailgate.http import Headers
 # slashes of a path are kept). Most names and values a client signs contain none.
 _ESCAPED = re.compile(rb"[^A-Za-z0-9_.~-]")
 _ESCAPED_KEEP_SLASH = re.compile(rb"[^A-Za-z0-9_.~/-]")
+# A raw query whose segments need no re-encoding; and an escape of an unreserved byte, which
+# AWS encoding would write as the character itself.
+_ALREADY_CANONICAL = re.compile(r"(?:[A-Za-z0-9_.~=&-]|%[0-9A-F]{2})*")
+_ENCODED_UNRESERVED = re.compile(r"%(?:2[DE]|3[0-9]|[46][1-9A-F]|[57][0-9A]|5F|7E)")
 _PERCENT = {bytes([byte]): b"%%%02X" % byte for byte in range(256)}
 
 
@@ -80,6 +84,20 @@ def canonical_query_string(raw_query: str, *, exclude: Iterable[str] = ()) -> st
     `exclude` names (compared after decoding) are left out, e.g. X-Amz-Signature for presigned
     URLs.
     """
+    if _ALREADY_CANONICAL.fullmatch(raw_query) and not _ENCODED_UNRESERVED.search(raw_query):
+        # Every name and value is exactly as AWS encoding would write it (only unreserved
+        # characters and upper-case escapes of other bytes): decoding and encoding again
+        # would give the same text back.
+        excluded_names = set(exclude)
+        pairs = [
+            (name, value)
+            for name, value, _ in split_query(raw_query)
+            if name not in excluded_names
+        ]
+        # A second "=" in a segment belongs to its value and would be escaped.
+        if not any("=" in value for _, value in pairs):
+            pairs.sort()
+            return "&".join(f"{name}={value}" for name, value in pairs)
     # A name that is not valid UTF-8 can equal no excluded name, so bytes compare the same.
     excluded = {name.encode("utf-8") for name in exclude}
     encoded = [

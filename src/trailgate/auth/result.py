@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
@@ -61,6 +62,8 @@ class AuthResult:
     trailer_names: tuple[str, ...] = ()
     chunk_signing: ChunkSigningContext | None = field(default=None, repr=False)
     error_service: str | None = None
+    # When a SigV4 request says it was signed (X-Amz-Date), for s3:signatureAge.
+    signed_at: datetime | None = None
 
     @property
     def principal(self) -> Principal:

@@ -386,7 +386,7 @@ def verify_v4(
     signing_key = keys.get(
         record.secret_access_key, credential.date, credential.region, credential.service
     )
-    expected = hmac.new(signing_key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    expected = hmac.digest(signing_key, to_sign.encode("utf-8"), "sha256").hex()
     if not signatures_match(expected, claim.signature):
         extra = None
         if s3:
@@ -450,4 +450,5 @@ def verify_v4(
         trailer_names=trailer_names,
         chunk_signing=chunk_signing,
         error_service=service,
+        signed_at=claim.request_time,
     )

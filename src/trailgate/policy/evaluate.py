@@ -104,13 +104,23 @@ def _scan(group: Sequence[CompiledPolicy], action: str, resource: str, context: 
     return deny, strength
 
 
+def _any_policy(policies: PolicySet) -> bool:
+    return bool(
+        policies.resource is not None
+        or policies.identity
+        or policies.boundaries
+        or policies.session
+        or policies.scps
+    )
+
+
 def evaluate(request: AuthzRequest, policies: PolicySet) -> EvaluationResult:
     """Decide `request` against `policies`; see the module docstring for the rules."""
     principal = request.principal
     ptype = principal.type
     action = request.action_lower
     resource = request.resource
-    context = request.normalized_context
+    context = request.normalized_context if _any_policy(policies) else {}
     matched: list[MatchedStatement] = []
     ignored: list[str] = []
     explicit: str | None = None

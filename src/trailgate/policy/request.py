@@ -27,6 +27,9 @@ def normalize_context(context: Mapping[str, Any]) -> dict[str, ContextValue]:
     """The context as the engine reads it (see the module docstring)."""
     normalized: dict[str, ContextValue] = {}
     for key, value in context.items():
+        if type(value) is str:
+            normalized[key.lower()] = value
+            continue
         if value is None:
             continue
         if isinstance(value, list | tuple | set | frozenset):
@@ -52,11 +55,22 @@ class AuthzRequest:
     resource_account: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     action_lower: str = field(init=False, repr=False, compare=False)
-    normalized_context: dict[str, ContextValue] = field(init=False, repr=False, compare=False)
+    _normalized: dict[str, ContextValue] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "action_lower", self.action.lower())
-        object.__setattr__(self, "normalized_context", normalize_context(self.context))
+
+    @property
+    def normalized_context(self) -> dict[str, ContextValue]:
+        # Normalised on first use: a decision that reads no condition (the root user, no
+        # resource policy) never needs it.
+        normalized = self._normalized
+        if normalized is None:
+            normalized = normalize_context(self.context)
+            object.__setattr__(self, "_normalized", normalized)
+        return normalized
 
     @property
     def same_account(self) -> bool:

@@ -15,13 +15,13 @@ dropped, because no account can be named as recipient.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from trailgate.clock import iso_z
+from trailgate.services.ids import uuid4_text
 from trailgate.trail import shapes
 
 if TYPE_CHECKING:
@@ -342,7 +342,7 @@ def build_rows(
     response = response_elements(call)
     given = call.trail.get("additionalEventData")
     additional = shapes.convert_plain(given) if isinstance(given, dict) else None
-    shared_id = str(uuid.uuid4()) if len(targets) > 1 else None
+    shared_id = uuid4_text() if len(targets) > 1 else None
     event_time = call.event_time.replace(microsecond=0)
     full = user_identity(principal, facts.access_key_id)
     other = other_account_identity(principal)
@@ -350,7 +350,7 @@ def build_rows(
     lookups = lookup_resources(call, resources)
     rows: list[EventRow] = []
     for target in targets:
-        event_id = str(uuid.uuid4())
+        event_id = uuid4_text()
         record: dict[str, Any] = {
             "eventVersion": EVENT_VERSION,
             "userIdentity": full if target.full_identity else other,

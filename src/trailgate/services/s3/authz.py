@@ -16,7 +16,7 @@ because trailgate does not know the TLS version of a proxy in front of it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from trailgate.services.registry import AuthzCheck, CallContext
@@ -35,23 +35,6 @@ def require_bucket(ctx: CallContext, name: str | None) -> Bucket:
     return bucket
 
 
-def _signed_at(ctx: CallContext) -> datetime | None:
-    request = ctx.request
-    if request is None:
-        return None
-    from trailgate.auth.checks import parse_amz_date
-
-    raw = None
-    if ctx.auth is not None and ctx.auth.presigned:
-        for name, value in request.query_items():
-            if name == "X-Amz-Date":
-                raw = value
-                break
-    else:
-        raw = request.headers.get("x-amz-date")
-    return parse_amz_date(raw) if raw else None
-
-
 def request_keys(ctx: CallContext) -> dict[str, Any]:
     """The S3 keys that describe how the request was made."""
     keys: dict[str, Any] = {}
@@ -63,7 +46,7 @@ def request_keys(ctx: CallContext) -> dict[str, Any]:
             keys["s3:signatureAge"] = "0"
         elif auth.signature_version == "v4":
             keys["s3:signatureversion"] = "AWS4-HMAC-SHA256"
-            signed = _signed_at(ctx)
+            signed = auth.signed_at
             if signed is not None:
                 now = ctx.now if ctx.now.tzinfo else ctx.now.replace(tzinfo=UTC)
                 age = max(0, int((now - signed).total_seconds() * 1000))
