@@ -173,6 +173,14 @@ def test_selectors() -> None:
     ]}])))  # fmt: skip
     assert advanced.matches(other) and not advanced.matches(put)
     assert not advanced.matches(management)
+    # Whether a filter may select any data event (the recorder skips them when none may).
+    assert not default.may_select_data_events()
+    assert write_only.may_select_data_events() and advanced.may_select_data_events()
+    management_only = TrailFilter((), tuple(validate_advanced([{"FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Management"]},
+    ]}])))  # fmt: skip
+    assert not management_only.may_select_data_events()
+    assert management_only.matches(management) and not management_only.matches(put)
 
 
 def test_log_file_names_suit_trailscraper() -> None:

@@ -18,7 +18,8 @@ _ESCAPED = re.compile(rb"[^A-Za-z0-9_.~-]")
 _ESCAPED_KEEP_SLASH = re.compile(rb"[^A-Za-z0-9_.~/-]")
 # A raw query whose segments need no re-encoding; and an escape of an unreserved byte, which
 # AWS encoding would write as the character itself.
-_ALREADY_CANONICAL = re.compile(r"(?:[A-Za-z0-9_.~=&-]|%[0-9A-F]{2})*")
+# (Possessive: runs of plain characters are matched whole, without backtracking.)
+_ALREADY_CANONICAL = re.compile(r"(?:[A-Za-z0-9_.~=&-]++|%[0-9A-F]{2})*+")
 _ENCODED_UNRESERVED = re.compile(r"%(?:2[DE]|3[0-9]|[46][1-9A-F]|[57][0-9A]|5F|7E)")
 _PERCENT = {bytes([byte]): b"%%%02X" % byte for byte in range(256)}
 

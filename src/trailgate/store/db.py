@@ -228,10 +228,14 @@ def _sqlite_disable_pysqlite_txn(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin_immediate(conn: Connection) -> None:
     # Writers take the lock at BEGIN, so two workers never both read and then both try to
     # upgrade to a writer (SQLITE_BUSY that no busy_timeout can resolve). Readers stay deferred.
+    # Straight to the driver: SQLAlchemy's statement machinery cost more than the BEGIN, on
+    # every transaction.
+    driver = conn.connection.driver_connection
+    assert driver is not None
     if conn.get_execution_options().get("trailgate_write"):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        driver.execute("BEGIN IMMEDIATE")
     else:
-        conn.exec_driver_sql("BEGIN")
+        driver.execute("BEGIN")
 
 
 def open_database(url: str | None, data_dir: Path) -> Database:

@@ -129,11 +129,14 @@ class Recorder:
         return committer
 
     def rows_for(self, call: ApiCall) -> list[EventRow]:
+        data = is_data_event(call)
+        if data and not self.index.any_data_events():
+            return []  # data events exist only for trails that select them
         facts = self._facts(call)
         if facts is None:
             return []
         wants = None
-        if is_data_event(call):
+        if data:
             wants = self._data_event_wanted(call, facts)
         try:
             return build_rows(call, facts, wants_data_event=wants)

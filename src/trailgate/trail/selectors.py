@@ -206,6 +206,13 @@ def _field_matches(field_selector: dict[str, Any], facts: EventFacts) -> bool:
     return not any(value.endswith(s) for s in field_selector.get("NotEndsWith") or [])
 
 
+def _management_only(selector: dict[str, Any]) -> bool:
+    return any(
+        f.get("Field") == "eventCategory" and list(f.get("Equals") or []) == ["Management"]
+        for f in selector.get("FieldSelectors") or []
+    )
+
+
 @dataclass(frozen=True)
 class TrailFilter:
     """A trail's selectors, ready to test events."""
@@ -226,6 +233,16 @@ class TrailFilter:
     def from_plan(cls, plan: dict[str, Any]) -> TrailFilter:
         advanced = plan.get("advanced")
         return cls(tuple(plan.get("basic") or ()), tuple(advanced) if advanced else None)
+
+    def may_select_data_events(self) -> bool:
+        """False when no data event can match (the recorder then skips building them)."""
+        if self.advanced is not None:
+            return any(not _management_only(selector) for selector in self.advanced)
+        return any(
+            resource.get("Type") == S3_OBJECT
+            for selector in self.basic
+            for resource in selector.get("DataResources") or []
+        )
 
     def matches(self, facts: EventFacts) -> bool:
         if self.advanced is not None:

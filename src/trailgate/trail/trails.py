@@ -185,6 +185,7 @@ class TrailIndex:
         self._runtime = runtime
         self._lock = threading.Lock()
         self._by_account: dict[str, list[Trail]] = {}
+        self._data_events = False
         self._generation = -1
         self._checked = 0.0
 
@@ -196,6 +197,11 @@ class TrailIndex:
     def trails_of(self, account_id: str) -> list[Trail]:
         self._refresh()
         return self._by_account.get(account_id, [])
+
+    def any_data_events(self) -> bool:
+        """Whether any logging trail may select a data event at all."""
+        self._refresh()
+        return self._data_events
 
     def _refresh(self) -> None:
         now = time.monotonic()
@@ -218,4 +224,5 @@ class TrailIndex:
                 for trail in trails:
                     by_account.setdefault(trail.account_id, []).append(trail)
                 self._by_account = by_account
+                self._data_events = any(t.filter.may_select_data_events() for t in trails)
                 self._generation = generation

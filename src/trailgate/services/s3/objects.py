@@ -10,12 +10,13 @@ picks the error from its outcome.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from trailgate.errors import AwsError
+from trailgate.protocol.timestamps import format_rfc822
 from trailgate.services.registry import AuthzCheck, CallContext, operation
 from trailgate.services.s3 import acl as acls
 from trailgate.services.s3 import bodies, errors
@@ -265,7 +266,7 @@ def missing(ctx: CallContext, version: ObjectVersion | None, params: dict[str, A
 
 
 def _http_date(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    return format_rfc822(moment)
 
 
 def _etag_matches(header: str, etag: str) -> bool:
