@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 from boto_roundtrip import manual_request
@@ -64,6 +65,14 @@ def test_timestamp_formats() -> None:
 def test_iso8601_round_trip_to_milliseconds(moment: datetime) -> None:
     moment = moment.replace(tzinfo=UTC, microsecond=moment.microsecond // 1000 * 1000)
     assert parse_timestamp(format_iso8601(moment)) == moment
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_http_dates_are_what_the_standard_library_writes(moment: datetime) -> None:
+    # Formatted by hand for speed; email.utils is the reference (English names, GMT).
+    aware = moment.replace(tzinfo=UTC)
+    assert format_rfc822(aware) == format_datetime(aware.replace(microsecond=0), usegmt=True)
+    assert parse_timestamp(format_rfc822(aware)) == aware.replace(microsecond=0)
 
 
 @pytest.mark.parametrize(
