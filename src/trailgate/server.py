@@ -37,6 +37,9 @@ class TrailgateApp:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.runtime: Any = None
+        # The loop serving this process's requests (set at startup): asyncio.get_running_loop()
+        # costs a getpid system call per request.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -65,7 +68,10 @@ class TrailgateApp:
         # Commits do not wait for their WAL sync where the request runs; the response waits for
         # it here, and one sync serves every commit before it (store.walsync: run by the loop
         # once per iteration, or by the syncing thread under several workers).
-        deferred = DeferredDurability(asyncio.get_running_loop())
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        deferred = DeferredDurability(loop)
         if self.runtime.serve_on_loop and pipeline.may_run_on_loop(route, request):
             # On the loop: no thread hand-off, and no contention with request threads for the
             # GIL while holding the database's write lock.
@@ -96,6 +102,7 @@ class TrailgateApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self._loop = asyncio.get_running_loop()
                 try:
                     await anyio.to_thread.run_sync(self._start)
                 except Exception as exc:  # reported to uvicorn, which stops

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
 from trailgate.store.walsync import WalSync, wal_sync_for
-from trailgate.store.writelock import WriterLock, writer_lock_for
+from trailgate.store.writelock import WriterLock, current_pid, writer_lock_for
 
 SQLITE_FILE = "trailgate.sqlite3"
 
@@ -29,8 +30,11 @@ class DeferredDurability:
     response goes out (see `deferring_durability`)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        # The loop that awaits `wait()`; the request itself may run in a worker thread.
+        # The loop that awaits `wait()`; the request itself may run in a worker thread. Made on
+        # the loop's thread, whose id tells later whether a caller runs on the loop
+        # (asyncio.get_running_loop() costs a getpid system call each time).
         self.loop = loop
+        self.loop_thread = threading.get_ident()
         self.points: dict[WalSync, int] = {}
         # Writes handed to another thread (trail.committer): each ends once durable.
         self.futures: list[asyncio.Future[None]] = []
@@ -43,11 +47,14 @@ class DeferredDurability:
         if point > self.points.get(wal_sync, -1):
             self.points[wal_sync] = point
 
+    def on_loop_thread(self) -> bool:
+        return threading.get_ident() == self.loop_thread
+
     async def wait(self) -> None:
         for future in self.futures:
             await future
         for wal_sync, point in self.points.items():
-            await wal_sync.wait(point)
+            await wal_sync.wait(point, loop=self.loop)
 
 
 def current_deferral() -> DeferredDurability | None:
@@ -164,15 +171,15 @@ class Database:
         if lock is None or lock.depth != 1:
             return None
         conn = self._writer_conn
-        if conn is not None and self._writer_pid == os.getpid() and not (
+        if conn is not None and self._writer_pid == current_pid() and not (
             conn.closed or conn.invalidated
         ):
             return conn
-        if conn is not None and self._writer_pid == os.getpid():
+        if conn is not None and self._writer_pid == current_pid():
             with contextlib.suppress(Exception):
                 conn.close()
         conn = self.engine.connect().execution_options(trailgate_write=True)
-        self._writer_conn, self._writer_pid = conn, os.getpid()
+        self._writer_conn, self._writer_pid = conn, current_pid()
         return conn
 
     def commit_point(self) -> int | None:
@@ -214,7 +221,7 @@ class Database:
 
     def dispose(self) -> None:
         with self.writing():
-            if self._writer_conn is not None and self._writer_pid == os.getpid():
+            if self._writer_conn is not None and self._writer_pid == current_pid():
                 with contextlib.suppress(Exception):
                     self._writer_conn.close()
             self._writer_conn = None

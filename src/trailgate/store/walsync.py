@@ -61,7 +61,11 @@ class WalSync:
         setting = sync_on_loop_setting() if sync_on_loop is None else sync_on_loop
         # Decided by the server when not set: see `choose_sync_on_loop`.
         self.sync_on_loop = True if setting is None else setting
-        self._cond = threading.Condition()
+        lock = threading.Lock()
+        # Waiters for completed fsyncs wait on `_cond`; the flusher thread waits for demand on
+        # `_work`, so the loop's own fsyncs do not wake an idle flusher every time they end.
+        self._cond = threading.Condition(lock)
+        self._work = threading.Condition(lock)
         self._started = 0  # fsyncs begun
         self._finished = 0  # fsyncs completed (they complete in order: one at a time)
         self._syncing = False  # an fsync is running (in the flusher or in `sync_here`)
@@ -95,11 +99,13 @@ class WalSync:
                 self._cond.wait()
             self._raise_if_broken()
 
-    async def wait(self, point: int) -> None:
+    async def wait(self, point: int, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """`sync` for the event loop. Every wait of one loop iteration shares one fsync, run by
         the loop after that iteration's callbacks (or by the flusher thread, with
-        TRAILGATE_WAL_SYNC_ON_LOOP=off, while the loop goes on)."""
-        loop = asyncio.get_running_loop()
+        TRAILGATE_WAL_SYNC_ON_LOOP=off, while the loop goes on). `loop`: the running loop,
+        when the caller knows it."""
+        if loop is None:
+            loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._cond:
             self._raise_if_broken()
@@ -166,7 +172,7 @@ class WalSync:
                     target=self._flush_forever, name="trailgate-walsync", daemon=True
                 )
                 self._flusher.start()
-            self._cond.notify_all()
+            self._work.notify()
 
     def _raise_if_broken(self) -> None:
         if self._broken is not None:
@@ -178,7 +184,7 @@ class WalSync:
                 while self._demand <= self._finished or self._syncing:
                     if self._broken is not None:
                         return
-                    self._cond.wait()
+                    self._work.wait()
                 if self._broken is not None:
                     return  # every wait fails from now on; nothing left to sync
                 self._syncing = True
@@ -204,6 +210,9 @@ class WalSync:
                 ready = [f for f in self._futures if f[0] < number]
                 self._futures = [f for f in self._futures if f[0] >= number]
             self._cond.notify_all()
+            if self._broken is not None or self._demand > self._finished:
+                # Demand that arrived during this fsync (or a failure to see): the flusher's.
+                self._work.notify()
         _resolve(ready, self._broken)
 
 

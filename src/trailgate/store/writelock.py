@@ -24,6 +24,22 @@ from contextlib import contextmanager
 _locks: dict[str, WriterLock] = {}
 _registry_lock = threading.Lock()
 
+# This process's id, refreshed in a forked child: os.getpid() is a system call each time, and
+# every write transaction asks.
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def current_pid() -> int:
+    return _pid
+
 
 class WriterLock:
     def __init__(self, path: str) -> None:
@@ -31,7 +47,7 @@ class WriterLock:
         self._local = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
-        self._pid = os.getpid()
+        self._pid = current_pid()
 
     @property
     def depth(self) -> int:
@@ -55,10 +71,10 @@ class WriterLock:
         fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
 
     def _descriptor(self) -> int:
-        if self._fd is None or self._pid != os.getpid():
+        if self._fd is None or self._pid != current_pid():
             # A forked child must not share its parent's open file description (and its lock).
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._pid = os.getpid()
+            self._pid = current_pid()
         return self._fd
 
 

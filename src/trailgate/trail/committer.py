@@ -65,12 +65,16 @@ class Committer:
         *,
         durable: bool,
         loop: asyncio.AbstractEventLoop,
+        on_loop: bool | None = None,
     ) -> asyncio.Future[None]:
         """Queue a call's rows; the future (of `loop`, which awaits it) ends when they are
-        durable. Callable from the loop's thread or a worker thread of that loop."""
+        durable. Callable from the loop's thread or a worker thread of that loop; `on_loop`
+        says which, when the caller knows."""
         future: asyncio.Future[None] = loop.create_future()
         item = _Item(rows, writes, durable, loop, future)
-        if _running_loop() is loop:
+        if on_loop is None:
+            on_loop = _running_loop() is loop
+        if on_loop:
             if self._closed:
                 raise RuntimeError("the recorder is closed")
             staged = self._staged.get(loop)

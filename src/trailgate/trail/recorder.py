@@ -111,7 +111,11 @@ class Recorder:
             # or in its thread for a worker-thread call); the response awaits durability.
             durable = self.sync == "full" or bool(call.writes)
             future = self._committer().submit(
-                rows, call.writes, durable=durable, loop=deferred.loop
+                rows,
+                call.writes,
+                durable=durable,
+                loop=deferred.loop,
+                on_loop=deferred.on_loop_thread(),
             )
             deferred.futures.append(future)
             return
