@@ -119,6 +119,28 @@ def test_a_loop_fsync_releases_a_waiting_thread(
     assert len(started) == 1
 
 
+def test_the_loops_fsyncs_do_not_wake_an_idle_flusher(tmp_path: Path) -> None:
+    class CountingCondition(threading.Condition):
+        waits = 0
+
+        def wait(self, timeout: float | None = None) -> bool:
+            CountingCondition.waits += 1
+            return super().wait(timeout)
+
+    wal = WalSync(str(tmp_path / "db"), sync_on_loop=True)
+    (tmp_path / "db-wal").write_bytes(b"frames")
+    wal._work = CountingCondition(wal._cond._lock)  # type: ignore[attr-defined]
+    wal.sync(wal.point())  # a thread's wait: the flusher starts, syncs, and goes idle
+    time.sleep(0.05)
+    idle_waits = CountingCondition.waits
+    for _ in range(20):  # the loop's own fsyncs
+        wal.sync_here(wal.point())
+    time.sleep(0.05)
+    assert CountingCondition.waits == idle_waits  # the flusher slept through all of them
+    wal.sync(wal.point())  # and still serves the next thread that waits
+    assert CountingCondition.waits > idle_waits
+
+
 def test_after_a_failed_fsync_no_write_is_called_durable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
