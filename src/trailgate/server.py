@@ -109,12 +109,29 @@ class TrailgateApp:
                     log.exception("startup failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                self._start_syncer(self._loop)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.runtime is not None:
+                    wal_sync = self.runtime.db.wal_sync
+                    if wal_sync is not None:
+                        wal_sync.stop_syncer()
                     await anyio.to_thread.run_sync(self.runtime.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def _start_syncer(self, loop: asyncio.AbstractEventLoop) -> None:
+        """SQLite: this loop's WAL fsyncs run in a helper process (store/syncer.py) unless
+        TRAILGATE_WAL_SYNCER=off; if it cannot start, the loop and threads sync themselves."""
+        from trailgate.store.walsync import syncer_enabled
+
+        wal_sync = self.runtime.db.wal_sync
+        if wal_sync is None or not syncer_enabled():
+            return
+        try:
+            wal_sync.start_syncer(loop)
+        except OSError:
+            log.exception("the WAL syncer process did not start; fsyncs stay in this process")
 
     async def _build_request(self, scope: Scope, receive: Any) -> HttpRequest:
         raw_path = scope.get("raw_path") or scope["path"].encode()

@@ -152,14 +152,18 @@ class Committer:
             return
         now = [i for i in batch if not i.durable]
         later = [i for i in batch if i.durable]
-        if later and on_loop and wal_sync.sync_on_loop:
-            error: BaseException | None = None
-            try:
-                wal_sync.sync_here(point)
-            except BaseException:
-                log.exception("making a batch of CloudTrail events durable failed")
-                error = OSError("fsync of the SQLite WAL failed")
-            answer([(i, None) for i in now] + [(i, error) for i in later])
+        loop = later[0].loop if later else None
+        if loop is not None and on_loop and (wal_sync.sync_on_loop or wal_sync.has_syncer(loop)):
+
+            def durable(error: BaseException | None) -> None:
+                if error is not None:
+                    log.error("making a batch of CloudTrail events durable failed: %s", error)
+                    error = OSError("fsync of the SQLite WAL failed")
+                _answer_now([(i, error) for i in later])
+
+            answer([(i, None) for i in now])
+            # The loop's fsync (here, or in the helper process, answered on the loop later).
+            wal_sync.loop_sync(loop, point, durable)
             return
         if later:
             wal_sync.when_durable(point, [(i.loop, i.future) for i in later])
