@@ -9,8 +9,9 @@ are still read (and errors still raised) in the model's member order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.model import Shape
 
@@ -21,6 +22,8 @@ QUERY = 1
 HEADER = 2
 PREFIX = 3
 STATUS = 4
+
+Plan = TypeVar("Plan")
 
 
 @dataclass(frozen=True)
@@ -61,21 +64,22 @@ _output_plans: dict[int, tuple[Shape, OutputPlan]] = {}
 
 
 def input_plan(shape: Shape) -> InputPlan:
-    cached = _input_plans.get(id(shape))
-    if cached is not None and cached[0] is shape:
-        return cached[1]
-    plan = _build_input(shape)
-    # The shape is kept with its plan, so its id cannot be reused by another shape.
-    _input_plans[id(shape)] = (shape, plan)
-    return plan
+    return _cached(_input_plans, shape, _build_input)
 
 
 def output_plan(shape: Shape) -> OutputPlan:
-    cached = _output_plans.get(id(shape))
+    return _cached(_output_plans, shape, _build_output)
+
+
+def _cached(
+    plans: dict[int, tuple[Shape, Plan]], shape: Shape, build: Callable[[Shape], Plan]
+) -> Plan:
+    cached = plans.get(id(shape))
     if cached is not None and cached[0] is shape:
         return cached[1]
-    plan = _build_output(shape)
-    _output_plans[id(shape)] = (shape, plan)
+    plan = build(shape)
+    # The shape is kept with its plan, so its id cannot be reused by another shape.
+    plans[id(shape)] = (shape, plan)
     return plan
 
 
