@@ -66,8 +66,8 @@ class TrailgateApp:
 
         route = pipeline.route_request(self.runtime, request)
         # Commits do not wait for their WAL sync where the request runs; the response waits for
-        # it here, and one sync serves every commit before it (store.walsync: run by the loop
-        # once per iteration, or by the syncing thread under several workers).
+        # it here, and one sync serves every commit before it (store.walsync: once per loop
+        # iteration, run by the helper process or the loop itself, or by the syncing thread).
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()

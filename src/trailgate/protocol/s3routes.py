@@ -19,11 +19,11 @@ from ..http import Headers
 from .s3help import UNROUTABLE_OPERATIONS
 
 SERVICE_LEVEL = "service"
+BUCKET_LEVEL = "bucket"
+OBJECT_LEVEL = "object"
 # Distinct (method, level, sub-resources, headers) combinations remembered; clients use a few
 # dozen, and a bound keeps odd ones from growing the table.
 _DECISIONS_KEPT = 4096
-BUCKET_LEVEL = "bucket"
-OBJECT_LEVEL = "object"
 
 
 @dataclass(frozen=True)
