@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections import deque
@@ -154,4 +155,7 @@ def _sync(
 
 
 if __name__ == "__main__":
+    # Ctrl-C reaches the whole process group: the helper leaves when the server closes its pipe,
+    # after the server's last waits, not before.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
