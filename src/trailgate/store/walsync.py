@@ -195,11 +195,14 @@ class WalSync:
 
     def _answered(self, error: BaseException | None, done: Done) -> None:
         if error is not None:
+            # The helper's fsync failed: from now on no wait succeeds, in any thread or loop.
             with self._cond:
                 if self._broken is None:
                     self._broken = error
+                waiting, self._futures = self._futures, []
                 self._cond.notify_all()
                 self._work.notify()
+            _resolve(waiting, self._broken)
         done(error)
 
     def _syncer_lost(self, owed: list[Done]) -> None:
