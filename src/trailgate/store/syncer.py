@@ -104,6 +104,8 @@ class SyncerProcess:
             self._lost()
             return
         for answer in data:
+            if not self._pending:
+                break  # more answers than requests: nothing the helper writes
             done = self._pending.popleft()
             done(None if answer == _OK else OSError("fsync of the SQLite WAL failed"))
 
@@ -114,6 +116,7 @@ class SyncerProcess:
         for fd in (self._requests, self._answers):
             with contextlib.suppress(OSError):
                 os.close(fd)
+        self._process.poll()  # reaps a helper that has exited
         owed, self._pending = list(self._pending), deque()
         self._on_lost(owed)
 
@@ -130,7 +133,10 @@ def _serve(wal_path: str, requests: int, answers: int) -> None:
             descriptor, identity = _sync(wal_path, descriptor, identity)
         except OSError:
             ok = False
-        os.write(answers, bytes([_OK if ok else _FAILED]) * len(waiting))
+        try:
+            os.write(answers, bytes([_OK if ok else _FAILED]) * len(waiting))
+        except BrokenPipeError:
+            return  # the server stopped listening (it is shutting down)
 
 
 def _sync(
