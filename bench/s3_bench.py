@@ -5,7 +5,8 @@ Measured (operations per second; nothing here asserts a number):
 - GetObject and PutObject of 1 KiB and ListObjectsV2 over 1,000 keys, driven by boto3 clients
   in threads, against trailgate and against `moto_server`;
 - presigned GET of a 1 KiB object under wrk, against trailgate, moto and a bare uvicorn app that
-  answers 1 KiB from memory (the ceiling of the HTTP stack alone);
+  answers 1 KiB from memory (the ceiling of the HTTP stack alone), one process and, with
+  `--workers N`, also N processes like trailgate's;
 - the raw rate of durably writing 1 KiB files (write, fsync, rename, fsync of the directory) on
   the disk holding trailgate's data, sequentially and with the same thread count as PutObject.
 
@@ -176,12 +177,13 @@ BARE_APP = textwrap.dedent(
 )
 
 
-def start_bare_app(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_bare_app(workdir: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     (workdir / "bare_app.py").write_text(BARE_APP)
     port = free_port()
+    extra = ["--workers", str(workers)] if workers > 1 else []
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1", "--port",
-         str(port), "--log-level", "warning", "--no-access-log"],
+         str(port), "--log-level", "warning", "--no-access-log", *extra],
         cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
@@ -284,6 +286,15 @@ def main() -> int:
         bare, bare_endpoint = start_bare_app(workdir)
         wrk["bare uvicorn"] = wrk_rate(f"{bare_endpoint}/one-kib", args.seconds,
                                        args.wrk_connections)
+        stop(bare)
+        bare = None
+        if args.workers > 1:
+            # The like-for-like ceiling: as many bare processes as trailgate has workers.
+            bare, bare_endpoint = start_bare_app(workdir, args.workers)
+            wrk[f"bare x{args.workers}"] = wrk_rate(f"{bare_endpoint}/one-kib", args.seconds,
+                                                   args.wrk_connections)
+            stop(bare)
+            bare = None
         if shutil.which("wrk") is None:
             print("  wrk not found: apt-get install wrk")
         for name, value in wrk.items():
@@ -322,6 +333,9 @@ def main() -> int:
         print(f"  GetObject trailgate/moto, boto3        {ratio(tg['GetObject 1 KiB'], mo.get('GetObject 1 KiB'))}")  # noqa: E501
         print(f"  GetObject trailgate/moto, wrk          {ratio(wrk['trailgate'], wrk.get('moto'))}  [>= 25x]")  # noqa: E501
         print(f"  GetObject trailgate/bare app, wrk      {ratio(wrk['trailgate'], wrk['bare uvicorn'])}  [>= 0.30x]")  # noqa: E501
+        if args.workers > 1:
+            same = wrk.get(f"bare x{args.workers}")
+            print(f"  ... bare app with {args.workers} processes too    {ratio(wrk['trailgate'], same)}")  # noqa: E501
         print(f"  PutObject trailgate/moto, boto3        {ratio(tg['PutObject 1 KiB'], mo.get('PutObject 1 KiB'))}")  # noqa: E501
         print(f"  ListObjectsV2 trailgate/moto, boto3    {ratio(tg['ListObjectsV2 1,000 keys'], mo.get('ListObjectsV2 1,000 keys'))}")  # noqa: E501
         print(f"  PutObject/raw files, {args.threads} threads       {ratio(tg['PutObject 1 KiB'], raw_many)}  [>= 0.50x]")  # noqa: E501
