@@ -9,6 +9,17 @@ from pathlib import Path
 
 CONFIG_ENV = "TRAILGATE_SERVER_CONFIG"
 
+_OFF = ("0", "off", "false", "no")
+
+
+def env_switch(name: str, default: bool | None) -> bool | None:
+    """An on/off environment setting: "0", "off", "false" or "no" (any case) is off, any other
+    value on; unset, empty or "auto" gives `default` (None: the caller decides)."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "auto"):
+        return default
+    return value not in _OFF
+
 
 @dataclass(frozen=True)
 class Config:

@@ -8,7 +8,6 @@ drops its caches when it moved. Writes made by this process clear its caches at 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trailgate.clock import Clock
-from trailgate.config import Config
+from trailgate.config import Config, env_switch
 from trailgate.store.db import Database, open_database
 from trailgate.store.migrations import migrate
 from trailgate.store.sealing import Sealer, load_master_key
@@ -29,8 +28,7 @@ SERVE_ON_LOOP_ENV = "TRAILGATE_SERVE_ON_LOOP"
 
 def serve_on_loop_by_env() -> bool:
     """TRAILGATE_SERVE_ON_LOOP=off runs every request in a worker thread (A/B measurements)."""
-    value = os.environ.get(SERVE_ON_LOOP_ENV, "on").strip().lower()
-    return value not in ("0", "off", "false", "no")
+    return bool(env_switch(SERVE_ON_LOOP_ENV, True))
 
 
 # How stale another worker's view of keys and policies may be, at most (IAM itself is

@@ -123,21 +123,34 @@ def _thread_noter() -> tuple[list[str], Callable[[RawWriter, Any], None]]:
     return writers, note_thread
 
 
-def test_calls_of_one_loop_iteration_share_a_commit_and_a_fsync_run_on_the_loop(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ran = _fsyncs(monkeypatch)
+def _commit_calls(db: Database, count: int, *, from_threads: bool) -> list[str]:
+    """Submit `count` calls from the loop's own thread or from worker threads and await them;
+    the names of the threads that committed them."""
     committer = Committer(db)
     writers, note_thread = _thread_noter()
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        futures = [committer.submit([_row()], [note_thread], durable=True, loop=loop)
-                   for _ in range(20)]  # fmt: skip
+
+        def submit() -> asyncio.Future[None]:
+            return committer.submit([_row()], [note_thread], durable=True, loop=loop)
+
+        if from_threads:
+            futures = [await asyncio.to_thread(submit) for _ in range(count)]
+        else:
+            futures = [submit() for _ in range(count)]
         await asyncio.wait_for(asyncio.gather(*futures), 30)
 
     asyncio.run(main())
     committer.close()
+    return writers
+
+
+def test_calls_of_one_loop_iteration_share_a_commit_and_a_fsync_run_on_the_loop(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = _fsyncs(monkeypatch)
+    writers = _commit_calls(db, 20, from_threads=False)
     assert _count(db) == 20
     assert ran == ["MainThread"]  # one fsync for the whole iteration, by the loop
     assert set(writers) == {"MainThread"}
@@ -147,20 +160,7 @@ def test_calls_from_worker_threads_go_to_the_committer_thread(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ran = _fsyncs(monkeypatch)
-    committer = Committer(db)
-    writers, note_thread = _thread_noter()
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-
-        def from_thread() -> asyncio.Future[None]:
-            return committer.submit([_row()], [note_thread], durable=True, loop=loop)
-
-        futures = [await asyncio.to_thread(from_thread) for _ in range(3)]
-        await asyncio.wait_for(asyncio.gather(*futures), 30)
-
-    asyncio.run(main())
-    committer.close()
+    writers = _commit_calls(db, 3, from_threads=True)
     assert _count(db) == 3
     assert set(writers) == {"trailgate-committer"}
     assert ran and set(ran) == {"trailgate-walsync"}

@@ -7,6 +7,8 @@ these models, so supporting a new operation never means writing wire-format code
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from botocore.loaders import Loader
 from botocore.model import OperationModel, ServiceModel, Shape
@@ -15,6 +17,25 @@ SERVICE_NAMES: tuple[str, ...] = ("iam", "sts", "s3", "cloudtrail", "organizatio
 
 _lock = threading.Lock()
 _models: dict[str, ServiceModel] = {}
+
+Plan = TypeVar("Plan")
+# Shapes are a few thousand per service; a bound keeps a cache from growing past them.
+_PLANS_KEPT = 10_000
+
+
+def per_shape(
+    plans: dict[int, tuple[Shape, Plan]], shape: Shape, build: Callable[[Shape], Plan]
+) -> Plan:
+    """What `build` works out for `shape`, once: the codecs and validation read the same model
+    shapes for every request. The shape is kept with its plan, so its id cannot be reused by
+    another shape."""
+    cached = plans.get(id(shape))
+    if cached is not None and cached[0] is shape:
+        return cached[1]
+    plan = build(shape)
+    if len(plans) < _PLANS_KEPT:
+        plans[id(shape)] = (shape, plan)
+    return plan
 
 
 def service_model(service: str) -> ServiceModel:

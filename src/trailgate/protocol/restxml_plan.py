@@ -9,12 +9,12 @@ are still read (and errors still raised) in the model's member order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from botocore.model import Shape
 
+from .models import per_shape
 from .xmlcodec import is_located
 
 URI = 0
@@ -22,8 +22,6 @@ QUERY = 1
 HEADER = 2
 PREFIX = 3
 STATUS = 4
-
-Plan = TypeVar("Plan")
 
 
 @dataclass(frozen=True)
@@ -64,23 +62,11 @@ _output_plans: dict[int, tuple[Shape, OutputPlan]] = {}
 
 
 def input_plan(shape: Shape) -> InputPlan:
-    return _cached(_input_plans, shape, _build_input)
+    return per_shape(_input_plans, shape, _build_input)
 
 
 def output_plan(shape: Shape) -> OutputPlan:
-    return _cached(_output_plans, shape, _build_output)
-
-
-def _cached(
-    plans: dict[int, tuple[Shape, Plan]], shape: Shape, build: Callable[[Shape], Plan]
-) -> Plan:
-    cached = plans.get(id(shape))
-    if cached is not None and cached[0] is shape:
-        return cached[1]
-    plan = build(shape)
-    # The shape is kept with its plan, so its id cannot be reused by another shape.
-    plans[id(shape)] = (shape, plan)
-    return plan
+    return per_shape(_output_plans, shape, _build_output)
 
 
 def _bindings(shape: Shape) -> list[Binding]:

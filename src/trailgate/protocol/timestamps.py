@@ -11,6 +11,8 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from trailgate.clock import iso_z
+
 ISO8601 = "iso8601"
 RFC822 = "rfc822"
 UNIX = "unixtimestamp"
@@ -65,27 +67,25 @@ def _parse_iso8601(text: str) -> datetime:
 # Formatted by hand, in English whatever the process locale: strftime and email.utils cost
 # several times more, and every S3 response carries a Last-Modified or a date in its body.
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTH_ABBREVIATIONS = (
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+)  # fmt: skip
 
 
 def format_iso8601(value: datetime, *, always_millis: bool = False) -> str:
     """`2024-01-02T03:04:05Z`, or with `.123` milliseconds when present (always, for S3 bodies)."""
-    value = to_utc(value)
-    base = (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
-    )
+    whole = iso_z(value)
     millis = value.microsecond // 1000
     if always_millis or millis:
-        return f"{base}.{millis:03d}Z"
-    return base + "Z"
+        return f"{whole[:-1]}.{millis:03d}Z"
+    return whole
 
 
 def format_rfc822(value: datetime) -> str:
     """HTTP-date form, `Wed, 21 Oct 2015 07:28:00 GMT`."""
     v = to_utc(value)
     return (
-        f"{_DAYS[v.weekday()]}, {v.day:02d} {_MONTHS[v.month - 1]} {v.year:04d} "
+        f"{_DAYS[v.weekday()]}, {v.day:02d} {MONTH_ABBREVIATIONS[v.month - 1]} {v.year:04d} "
         f"{v.hour:02d}:{v.minute:02d}:{v.second:02d} GMT"
     )
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.model import Shape
 
+from .models import per_shape
 from .patterns import matches
 
 REQUIRED = "required"
@@ -99,17 +100,15 @@ _plans: dict[int, tuple[Shape, _MemberPlan]] = {}
 
 
 def _members(shape: Shape) -> _MemberPlan:
-    cached = _plans.get(id(shape))
-    if cached is not None and cached[0] is shape:
-        return cached[1]
+    return per_shape(_plans, shape, _member_plan)
+
+
+def _member_plan(shape: Shape) -> _MemberPlan:
     required = set(shape.required_members)
-    plan = tuple(
+    return tuple(
         (name, member, name[:1].lower() + name[1:], name in required)
         for name, member in shape.members.items()
     )
-    if len(_plans) < 10_000:
-        _plans[id(shape)] = (shape, plan)
-    return plan
 
 
 def _check_value(

@@ -30,6 +30,11 @@ from collections.abc import Callable
 
 Done = Callable[[BaseException | None], None]
 
+
+def fsync_failed() -> OSError:
+    """The error of every wait a failed fsync was to cover."""
+    return OSError("fsync of the SQLite WAL failed")
+
 _OK = 1
 _FAILED = 0
 
@@ -107,7 +112,7 @@ class SyncerProcess:
             if not self._pending:
                 break  # more answers than requests: nothing the helper writes
             done = self._pending.popleft()
-            done(None if answer == _OK else OSError("fsync of the SQLite WAL failed"))
+            done(None if answer == _OK else fsync_failed())
 
     def _lost(self) -> None:
         self.alive = False

@@ -50,7 +50,8 @@ import contextlib
 import os
 import threading
 
-from trailgate.store.syncer import Done, SyncerProcess
+from trailgate.config import env_switch
+from trailgate.store.syncer import Done, SyncerProcess, fsync_failed
 
 SYNC_ON_LOOP_ENV = "TRAILGATE_WAL_SYNC_ON_LOOP"
 SYNCER_ENV = "TRAILGATE_WAL_SYNCER"
@@ -59,16 +60,12 @@ SYNCER_ENV = "TRAILGATE_WAL_SYNCER"
 def syncer_enabled() -> bool:
     """TRAILGATE_WAL_SYNCER: "process" (the default: a server's loop has its fsyncs run by a
     helper process, store/syncer.py) or "off" (the loop or the flusher thread runs them)."""
-    value = os.environ.get(SYNCER_ENV, "process").strip().lower()
-    return value not in ("0", "off", "false", "no")
+    return bool(env_switch(SYNCER_ENV, True))
 
 
 def sync_on_loop_setting() -> bool | None:
     """TRAILGATE_WAL_SYNC_ON_LOOP: "on" or "off"; unset or "auto": None (the server decides)."""
-    value = os.environ.get(SYNC_ON_LOOP_ENV, "auto").strip().lower()
-    if value in ("", "auto"):
-        return None
-    return value not in ("0", "off", "false", "no")
+    return env_switch(SYNC_ON_LOOP_ENV, None)
 
 
 class WalSync:
@@ -125,7 +122,7 @@ class WalSync:
         if loop is None:
             loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        by_loop = self.sync_on_loop or self.has_syncer(loop)
+        by_loop = self.syncs_for_loop(loop)
         with self._cond:
             self._raise_if_broken()
             if self._finished > point:
@@ -148,8 +145,7 @@ class WalSync:
 
         def done(error: BaseException | None) -> None:
             # Every wait of the iteration ends with the fsync's outcome.
-            failed = None if error is None else OSError("fsync of the SQLite WAL failed")
-            settle_now([(future, failed) for _, future in waits])
+            settle_now([(future, error) for _, future in waits])
 
         self.loop_sync(loop, max(point for point, _ in waits), done)
 
@@ -166,18 +162,22 @@ class WalSync:
         if syncer is not None:
             syncer.close()
 
+    def syncs_for_loop(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Whether the waits of `loop` are synced per loop iteration (`loop_sync`), by the loop
+        itself or by the helper process, rather than handed to the flusher thread."""
+        return self.sync_on_loop or self.has_syncer(loop)
+
     def has_syncer(self, loop: asyncio.AbstractEventLoop) -> bool:
         syncer = self._syncer
         return syncer is not None and syncer.alive and syncer.loop is loop
 
     def loop_sync(self, loop: asyncio.AbstractEventLoop, point: int, done: Done) -> None:
         """On `loop`'s thread: call `done(None)` once the commit taken at `point` (and every
-        commit before this call) is durable, or `done(error)`. Through the helper process when
-        it serves this loop (`done` runs later, on the loop); else the loop fsyncs here."""
-        try:
-            self._raise_if_broken()
-        except OSError as exc:
-            done(exc)
+        commit before this call) is durable, or `done(fsync_failed())`. Through the helper
+        process when it serves this loop (`done` runs later, on the loop); else the loop fsyncs
+        here."""
+        if self._broken is not None:
+            done(fsync_failed())
             return
         if self.has_syncer(loop):
             assert self._syncer is not None
@@ -186,12 +186,12 @@ class WalSync:
                 return
             except OSError:
                 pass  # the process is gone: its waits were synced here; this one too
-        error: BaseException | None = None
         try:
             self.sync_here(point)
-        except BaseException as exc:
-            error = exc
-        done(error)
+        except BaseException:
+            done(fsync_failed())
+            return
+        done(None)
 
     def _answered(self, error: BaseException | None, done: Done) -> None:
         if error is not None:
@@ -213,8 +213,8 @@ class WalSync:
         error: BaseException | None = None
         try:
             self.sync_here(self.point())
-        except BaseException as exc:
-            error = exc
+        except BaseException:
+            error = fsync_failed()
         for done in owed:
             done(error)
 
@@ -308,7 +308,7 @@ def _resolve(
     broken: BaseException | None,
 ) -> None:
     def error() -> BaseException | None:
-        return None if broken is None else OSError("fsync of the SQLite WAL failed")
+        return None if broken is None else fsync_failed()
 
     settle([(loop, future, error()) for _point, loop, future in ready])
 

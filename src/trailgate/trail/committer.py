@@ -5,13 +5,13 @@ session); its response waits for a future (`DeferredDurability`) that ends once 
 stable storage, so "acknowledged means durable" holds.
 
 Calls running on the loop itself are batched per loop iteration: after the iteration's
-callbacks, the loop commits every call staged in it in one transaction and makes it durable
-with one WAL fsync (store.walsync, `sync_here`), then answers them all. Doing this on the loop
-costs less than handing it to threads: each hand-off moved the GIL, and the fsync is shared by
-the whole batch anyway (with TRAILGATE_WAL_SYNC_ON_LOOP=off the fsync goes to the WAL syncer's
-thread and the loop goes on). Calls served in worker threads hand their rows to this module's
-committer thread, which commits whatever queued since its last commit in one transaction and
-hands the commit point to the WAL syncer.
+callbacks, the loop commits every call staged in it in one transaction and has it made durable
+with one WAL fsync (store.walsync, `loop_sync`: by the helper process, store/syncer.py, or by
+the loop itself), then answers them all. Committing on the loop costs less than handing the
+rows to a thread: each hand-off moved the GIL (with TRAILGATE_WAL_SYNCER=off and
+TRAILGATE_WAL_SYNC_ON_LOOP=off the fsync goes to the WAL syncer's thread). Calls served in
+worker threads hand their rows to this module's committer thread, which commits whatever
+queued since its last commit in one transaction and hands the commit point to the WAL syncer.
 
 A batch that fails as a whole is retried one call per transaction, so one bad call cannot fail
 the others queued with it; a call whose commit fails gets the exception and is answered as an
@@ -153,12 +153,11 @@ class Committer:
         now = [i for i in batch if not i.durable]
         later = [i for i in batch if i.durable]
         loop = later[0].loop if later else None
-        if loop is not None and on_loop and (wal_sync.sync_on_loop or wal_sync.has_syncer(loop)):
+        if loop is not None and on_loop and wal_sync.syncs_for_loop(loop):
 
             def durable(error: BaseException | None) -> None:
                 if error is not None:
-                    log.error("making a batch of CloudTrail events durable failed: %s", error)
-                    error = OSError("fsync of the SQLite WAL failed")
+                    log.error("making a batch of CloudTrail events durable failed")
                 _answer_now([(i, error) for i in later])
 
             answer([(i, None) for i in now])

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from trailgate.clock import iso_z
 from trailgate.trail.keys import SIGNATURE_ALGORITHM, SigningKey
 from trailgate.trail.writer import sha256_hex
 
@@ -29,8 +30,7 @@ HASH_ALGORITHM = "SHA-256"
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(moment)
 
 
 def digest_key(

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from trailgate.config import env_switch
 from trailgate.store.db import current_deferral
 from trailgate.trail import queue
 from trailgate.trail.committer import Committer
@@ -52,8 +53,7 @@ SYNC_ENV = "TRAILGATE_TRAIL_SYNC"
 
 
 def recording_enabled_by_env() -> bool:
-    value = os.environ.get(RECORDING_ENV, "on").strip().lower()
-    return value not in ("0", "off", "false", "no")
+    return bool(env_switch(RECORDING_ENV, True))
 
 
 def sync_mode_by_env() -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.model import Shape
 
+from trailgate.protocol.timestamps import MONTH_ABBREVIATIONS
 from trailgate.trail.redaction import REDACTED, is_secret_name
 
 _SKIP = object()
@@ -50,13 +51,11 @@ def aws_time(moment: datetime) -> str:
     hour = moment.hour % 12 or 12
     half = "AM" if moment.hour < 12 else "PM"
     return (
-        f"{_MONTHS[moment.month - 1]} {moment.day}, {moment.year}, "
+        f"{MONTH_ABBREVIATIONS[moment.month - 1]} {moment.day}, {moment.year}, "
         f"{hour}:{moment.minute:02d}:{moment.second:02d} {half}"
     )
 
 
-# English abbreviations whatever the process locale (strftime's %b follows LC_TIME).
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _sensitive(member: Shape) -> bool:

@@ -13,6 +13,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from trailgate.clock import iso_z
 from trailgate.errors import AwsError
 from trailgate.services.registry import AuthzCheck, CallContext
 from trailgate.trail import trails
@@ -198,4 +199,4 @@ def status_time(moment: datetime | None) -> str | None:
     """GetTrailStatus' string-typed times."""
     if moment is None:
         return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(moment)

@@ -253,7 +253,7 @@ def missing(ctx: CallContext, version: ObjectVersion | None, params: dict[str, A
     if version is not None and version.is_delete_marker:
         headers = [("x-amz-delete-marker", "true"), ("x-amz-version-id", version.version_id)]
         if params.get("VersionId") is not None:
-            headers.append(("Last-Modified", _http_date(version.last_modified)))
+            headers.append(("Last-Modified", format_rfc822(version.last_modified)))
             return errors.method_not_allowed("GET", "DeleteMarker", headers)
         if not ctx.item_decisions.get(LIST_ITEM, False):
             return errors.access_denied()
@@ -263,10 +263,6 @@ def missing(ctx: CallContext, version: ObjectVersion | None, params: dict[str, A
     if params.get("VersionId") is not None:
         return errors.no_such_version(key, params["VersionId"])
     return errors.no_such_key(key)
-
-
-def _http_date(moment: datetime) -> str:
-    return format_rfc822(moment)
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -300,7 +296,10 @@ def check_read_conditions(
             raise errors.precondition_failed(names[0])
     elif if_unmodified_since is not None and modified > if_unmodified_since:
         raise errors.precondition_failed(names[3])
-    headers = [("ETag", version.quoted_etag), ("Last-Modified", _http_date(version.last_modified))]
+    headers = [
+        ("ETag", version.quoted_etag),
+        ("Last-Modified", format_rfc822(version.last_modified)),
+    ]
     if if_none_match is not None:
         if _etag_matches(if_none_match, version.etag):
             if not_modified_status:

@@ -451,8 +451,11 @@ def read_current(runtime: Runtime, bucket: str, key: str) -> ObjectVersion | Non
                 cursor.close()
         finally:
             raw.close()
-    if row is None:
-        return None
+    return None if row is None else _current_from_row(row)
+
+
+def _current_from_row(row: Any) -> ObjectVersion:
+    """A row of `_CURRENT_SQL` (read through the driver) as the current version."""
     m = dict(zip(_OBJECT_COLUMNS, row, strict=True))
     m["last_modified"] = _as_utc(m["last_modified"])
     return version_from_row(m, current=True)  # type: ignore[arg-type]
@@ -460,11 +463,7 @@ def read_current(runtime: Runtime, bucket: str, key: str) -> ObjectVersion | Non
 
 def current_object(conn: Connection, bucket: str, key: str) -> ObjectVersion | None:
     row = driver_first(conn, _CURRENT_SQL["qmark"], (bucket, key))
-    if row is None:
-        return None
-    m = dict(zip(_OBJECT_COLUMNS, row, strict=True))
-    m["last_modified"] = _as_utc(m["last_modified"])
-    return version_from_row(m, current=True)  # type: ignore[arg-type]
+    return None if row is None else _current_from_row(row)
 
 
 _INSERT_CURRENT = "INSERT INTO s3_objects ({}) VALUES ({})".format(

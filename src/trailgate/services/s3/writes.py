@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
+from trailgate.protocol.timestamps import format_rfc822
 from trailgate.services.s3.records import (
     NULL_VERSION,
     Bucket,
@@ -172,7 +173,7 @@ def system_headers(params: dict[str, Any]) -> dict[str, str]:
     expires = params.get("Expires")
     if expires is not None:
         if isinstance(expires, datetime):
-            headers["Expires"] = expires.strftime("%a, %d %b %Y %H:%M:%S GMT")
+            headers["Expires"] = format_rfc822(expires)
         else:
             headers["Expires"] = str(expires)
     return headers
